@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project builds with. A no-op when all of them are present.
+# Run as root, or as a user who may sudo.
+set -euo pipefail
+
+packages=(
+  cmake g++ make
+  libtorch-dev          # LibTorch 1.13 (CPU)
+  libopenblas0-pthread  # fast BLAS for LibTorch; without it matrix products fall back to reference BLAS (~30x slower)
+  libopencv-dev         # pictures
+  libgtest-dev          # tests
+  libbenchmark-dev      # benchmarks
+  libcli11-dev          # command line
+  nlohmann-json3-dev    # metrics, test data
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]]; then
+    missing+=("$package")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

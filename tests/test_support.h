@@ -1,0 +1,49 @@
+#pragma once
+// Helpers shared by the tests: PyTorch reference data and a finite-difference gradient check.
+
+#include <torch/torch.h>
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace attention::testing {
+
+/// Tensor `name` of case `case_name` in tests/data/reference.json (made by tests/data/make_reference.py).
+torch::Tensor reference(const std::string& case_name, const std::string& name,
+                        torch::ScalarType dtype = torch::kDouble);
+
+/// Expects the autograd gradients of `loss()` (a scalar) with respect to each of `inputs` (double tensors that
+/// require grad) to match central finite differences.
+void expect_gradients_match_finite_differences(const std::function<torch::Tensor()>& loss,
+                                               const std::vector<torch::Tensor>& inputs);
+
+/// A fixed pseudo-random weighting, so a loss sum(x * weighting) depends on every element differently.
+torch::Tensor weighting_like(const torch::Tensor& x);
+
+/// Expects `actual` and `expected` to have equal shapes and to agree within `tolerance` (absolute and relative).
+void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance);
+
+/// Expects `statement` to throw a c10::Error or std::exception whose message contains `fragment`.
+#define EXPECT_THROW_WITH(statement, fragment)                                                      \
+  do {                                                                                              \
+    try {                                                                                           \
+      statement;                                                                                    \
+      ADD_FAILURE() << "no exception from: " #statement;                                            \
+    } catch (const c10::Error& error) {                                                             \
+      EXPECT_NE(std::string(error.what_without_backtrace()).find(fragment), std::string::npos)      \
+          << error.what_without_backtrace();                                                        \
+    } catch (const std::exception& error) {                                                         \
+      EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();      \
+    }                                                                                               \
+  } while (false)
+
+/// Seeds LibTorch's generator before each test.
+class SeededTest : public ::testing::Test {
+ protected:
+  void SetUp() override { torch::manual_seed(0); }
+};
+
+}  // namespace attention::testing
