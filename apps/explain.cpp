@@ -1,0 +1,166 @@
+#include "explain.h"
+
+#include <attention/attention.h>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iomanip>
+#include <sstream>
+#include <stdexcept>
+
+namespace attention::app {
+namespace {
+
+constexpr int kWidth = 9;  // column width of printed numbers
+
+torch::Tensor tutorial_embeddings() {
+  return torch::tensor({{0.43, 0.15, 0.89},
+                        {0.55, 0.87, 0.66},
+                        {0.57, 0.85, 0.64},
+                        {0.22, 0.58, 0.33},
+                        {0.77, 0.25, 0.10},
+                        {0.05, 0.80, 0.55}},
+                       torch::kFloat);
+}
+
+std::string shape_of(const torch::Tensor& t) {
+  std::ostringstream text;
+  text << t.sizes();
+  return text.str();
+}
+
+/// Prints a 1-d tensor as one row of numbers.
+void print_row(std::ostream& out, const torch::Tensor& row) {
+  const auto values = row.to(torch::kDouble).contiguous();
+  for (int64_t j = 0; j < values.size(0); ++j) {
+    out << std::setw(kWidth) << std::fixed << std::setprecision(4) << values[j].item<double>();
+  }
+  out << "\n";
+}
+
+/// Prints a 2-d tensor with a label per row (and per column when `column_labels` is given).
+void print_matrix(std::ostream& out, const torch::Tensor& matrix, const std::vector<std::string>& row_labels,
+                  const std::vector<std::string>& column_labels = {}) {
+  size_t label_width = 0;
+  for (const auto& label : row_labels) {
+    label_width = std::max(label_width, label.size());
+  }
+  if (!column_labels.empty()) {
+    out << "    " << std::string(label_width, ' ');
+    for (const auto& label : column_labels) {
+      out << std::setw(kWidth) << label.substr(0, kWidth - 1);
+    }
+    out << "\n";
+  }
+  for (int64_t i = 0; i < matrix.size(0); ++i) {
+    out << "    " << std::left << std::setw(static_cast<int>(label_width)) << row_labels.at(i) << std::right;
+    print_row(out, matrix[i]);
+  }
+}
+
+void heading(std::ostream& out, int step, const std::string& title) {
+  out << "\n" << step << ". " << title << "\n";
+}
+
+}  // namespace
+
+std::vector<std::string> split_words(const std::string& sentence) {
+  std::vector<std::string> words;
+  std::istringstream stream(sentence);
+  std::string word;
+  while (stream >> word) {
+    const auto is_punct = [](unsigned char c) { return std::ispunct(c) != 0; };
+    const auto first = std::find_if_not(word.begin(), word.end(), is_punct);
+    const auto last = std::find_if_not(word.rbegin(), word.rend(), is_punct).base();
+    if (first >= last) {
+      continue;
+    }
+    std::string clean(first, last);
+    std::transform(clean.begin(), clean.end(), clean.begin(), [](unsigned char c) { return std::tolower(c); });
+    words.push_back(clean);
+  }
+  return words;
+}
+
+void explain(const ExplainOptions& options, std::ostream& out) {
+  const bool tutorial = options.words.empty();
+  const auto words = tutorial ? split_words("Your journey starts with one step") : options.words;
+  if (options.query_index >= words.size()) {
+    throw std::invalid_argument("query index " + std::to_string(options.query_index) + " is past the end of a " +
+                                std::to_string(words.size()) + "-word sentence");
+  }
+  torch::manual_seed(options.seed);
+  const auto inputs = tutorial ? tutorial_embeddings() : torch::rand({static_cast<int64_t>(words.size()), 3});
+  const auto q = static_cast<int64_t>(options.query_index);
+  const auto& query_word = words[options.query_index];
+
+  out << "Attention, step by step, for \"";
+  for (size_t i = 0; i < words.size(); ++i) {
+    out << (i ? " " : "") << words[i];
+  }
+  out << "\", following the query \"" << query_word << "\".\n";
+
+  heading(out, 1, "Input embeddings x, one row per word " + shape_of(inputs) +
+                      (tutorial ? " (the tutorial's 3-d vectors)" : " (random 3-d vectors, seed " +
+                                                                       std::to_string(options.seed) + ")"));
+  print_matrix(out, inputs, words);
+
+  const auto scores = torch::matmul(inputs, inputs[q]);  // [T]
+  heading(out, 2, "Attention scores of \"" + query_word + "\": dot products w_j = x_q . x_j " + shape_of(scores));
+  print_matrix(out, scores.unsqueeze(0), {query_word}, words);
+
+  heading(out, 3, "Naive normalisation w_j / sum(w): sums to 1, but is not a probability for negative scores");
+  print_matrix(out, (scores / scores.sum()).unsqueeze(0), {query_word}, words);
+
+  heading(out, 4, "Naive softmax exp(w_j) / sum(exp(w)): positive weights that sum to 1");
+  print_matrix(out, softmax_naive(scores).unsqueeze(0), {query_word}, words);
+
+  heading(out, 5, "Stable softmax exp(w_j - max w) / sum(exp(w - max w)): the same numbers...");
+  print_matrix(out, softmax_stable(scores).unsqueeze(0), {query_word}, words);
+  const auto large = scores * 100;
+  out << "   ...and why it matters. Scores 100 times larger (max " << std::fixed << std::setprecision(1)
+      << large.max().item<float>() << "): exp() overflows float32 past ~88.7.\n";
+  print_matrix(out, torch::stack({softmax_naive(large), softmax_stable(large)}), {"naive", "stable"}, words);
+
+  const auto weights = softmax_stable(scores);                   // [T]
+  const auto context = torch::matmul(weights.unsqueeze(0), inputs);  // [1, 3]
+  heading(out, 6, "Context vector of \"" + query_word + "\": z = sum_j a_j x_j " + shape_of(context[0]));
+  print_matrix(out, context, {query_word});
+
+  const auto all = simple_attention(inputs);
+  heading(out, 7, "All words at once: A = softmax(X X^T) " + shape_of(all.weights) + ", Z = A X " +
+                      shape_of(all.context));
+  out << "   Attention weights A (rows: queries, columns: keys; each row sums to 1)\n";
+  print_matrix(out, all.weights, words, words);
+  out << "   Context vectors Z\n";
+  print_matrix(out, all.context, words);
+
+  torch::manual_seed(options.seed);
+  ScaledDotProductAttention trainable(ScaledDotProductAttentionOptions(3, 2));
+  torch::NoGradGuard no_grad;
+  const auto Q = trainable->W_q(inputs), K = trainable->W_k(inputs), V = trainable->W_v(inputs);
+  const double d_k = static_cast<double>(K.size(1));
+  heading(out, 8, "Trainable attention: learnable W_q, W_k, W_v (3 -> 2, seed " + std::to_string(options.seed) +
+                      ") project every word to a query, a key and a value");
+  out << "   W_q " << shape_of(trainable->W_q->weight) << " (queries = x W_q^T, " << shape_of(Q) << ")\n";
+  print_matrix(out, trainable->W_q->weight, {"", ""});
+  out << "   W_k " << shape_of(trainable->W_k->weight) << " (keys = x W_k^T, " << shape_of(K) << ")\n";
+  print_matrix(out, trainable->W_k->weight, {"", ""});
+  out << "   W_v " << shape_of(trainable->W_v->weight) << " (values = x W_v^T, " << shape_of(V) << ")\n";
+  print_matrix(out, trainable->W_v->weight, {"", ""});
+
+  const auto trained_scores = torch::matmul(K, Q[q]);  // [T]
+  heading(out, 9, "Scores of \"" + query_word + "\" are now q . k_j, scaled by 1/sqrt(d_k) = 1/sqrt(" +
+                      std::to_string(static_cast<int>(d_k)) + ") to keep the softmax from saturating");
+  print_matrix(out, torch::stack({trained_scores, trained_scores / std::sqrt(d_k), softmax_stable(trained_scores / std::sqrt(d_k))}),
+               {"q.k", "q.k/sqrt(d_k)", "weights"}, words);
+
+  const auto out_all = trainable(inputs, inputs, inputs);
+  heading(out, 10, "All context vectors softmax(Q K^T / sqrt(d_k)) V " + shape_of(out_all.context) +
+                       ": what training will shape through W_q, W_k, W_v");
+  print_matrix(out, out_all.context, words);
+}
+
+}  // namespace attention::app

@@ -1,0 +1,29 @@
+#pragma once
+// The step-by-step walk-through of attention printed by `attention explain`.
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace attention::app {
+
+struct ExplainOptions {
+  /// Words of the sentence; empty means the tutorial's "Your journey starts with one step" with its 3-d
+  /// embeddings. Any other sentence gets seeded random 3-d embeddings.
+  std::vector<std::string> words;
+  /// Index of the word whose attention is followed step by step.
+  size_t query_index = 1;
+  /// Seed of the random embeddings (other sentences) and of W_q, W_k, W_v. 789 reproduces the values printed
+  /// in "Build a Large Language Model (From Scratch)", ch. 3.
+  uint64_t seed = 789;
+};
+
+/// Prints the walk-through: embeddings, scores, naive and stable softmax, context vectors, then the trainable
+/// version with W_q, W_k, W_v and 1/sqrt(d_k). Throws std::invalid_argument on an empty sentence or a query
+/// index past its end.
+void explain(const ExplainOptions& options, std::ostream& out);
+
+/// Splits a sentence into lower-cased words, stripping surrounding punctuation.
+std::vector<std::string> split_words(const std::string& sentence);
+
+}  // namespace attention::app
