@@ -217,6 +217,11 @@ TEST_F(ModulesTest, GradientsMatchFiniteDifferences) {
                                                        parameters_and(*mha, {q, k, v}));
   }
   {
+    SimpleAttention simple;
+    const auto x = torch::randn({2, 4, 3}, opts).requires_grad_();
+    testing::expect_gradients_match_finite_differences([&] { return loss_of(simple(x)); }, {x});
+  }
+  {
     SelfAttention self(SelfAttentionOptions(4, 2).causal(true));
     self->to(opts);
     const auto x = torch::randn({3, 4}, opts).requires_grad_();  // unbatched
