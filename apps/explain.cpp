@@ -1,11 +1,11 @@
 #include "explain.h"
+#include "task.h"
 
 #include <attention/attention.h>
 
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cctype>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
@@ -65,24 +65,6 @@ void heading(std::ostream& out, int step, const std::string& title) {
 }
 
 }  // namespace
-
-std::vector<std::string> split_words(const std::string& sentence) {
-  std::vector<std::string> words;
-  std::istringstream stream(sentence);
-  std::string word;
-  while (stream >> word) {
-    const auto is_punct = [](unsigned char c) { return std::ispunct(c) != 0; };
-    const auto first = std::find_if_not(word.begin(), word.end(), is_punct);
-    const auto last = std::find_if_not(word.rbegin(), word.rend(), is_punct).base();
-    if (first >= last) {
-      continue;
-    }
-    std::string clean(first, last);
-    std::transform(clean.begin(), clean.end(), clean.begin(), [](unsigned char c) { return std::tolower(c); });
-    words.push_back(clean);
-  }
-  return words;
-}
 
 void explain(const ExplainOptions& options, std::ostream& out) {
   const bool tutorial = options.words.empty();

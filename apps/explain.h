@@ -23,7 +23,4 @@ struct ExplainOptions {
 /// index past its end.
 void explain(const ExplainOptions& options, std::ostream& out);
 
-/// Splits a sentence into lower-cased words, stripping surrounding punctuation.
-std::vector<std::string> split_words(const std::string& sentence);
-
 }  // namespace attention::app

@@ -1,19 +1,163 @@
 // The `attention` command-line program.
 // Exit codes: 0 success, 1 failure (bad data, a file that cannot be written, ...), 2 usage error.
 #include "explain.h"
+#include "task.h"
+#include "trainer.h"
 
 #include <attention/version.h>
 
 #include <c10/util/Exception.h>
+#include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <iomanip>
 #include <iostream>
 
 namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void request_stop(int) {
+  g_stop_requested.store(true);
+}
+
+struct TrainCommand {
+  attention::app::TrainConfig config;
+  std::string out;
+  bool resume = false;
+  bool quiet = false;
+  int threads = 0;
+};
+
+struct PredictCommand {
+  std::string checkpoint;
+  std::string sentence;
+  std::string query;
+};
+
+std::string timestamped_run_dir() {
+  const auto now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  std::ostringstream name;
+  name << "runs/" << std::put_time(&local, "%Y%m%d-%H%M%S");
+  return name.str();
+}
+
+/// Prints one line per epoch: redrawn in place on a terminal, every tenth of the run otherwise.
+std::function<void(const attention::app::EpochReport&)> progress_printer(bool quiet) {
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  return [quiet, terminal](const attention::app::EpochReport& report) {
+    if (quiet) {
+      return;
+    }
+    const bool last = report.epoch == report.epochs;
+    if (!terminal && !last && report.epoch % std::max<int64_t>(1, report.epochs / 10) != 0) {
+      return;
+    }
+    constexpr int kBarWidth = 24;
+    const auto filled = static_cast<int>(kBarWidth * report.epoch / report.epochs);
+    std::ostringstream line;
+    line << "epoch " << std::setw(3) << report.epoch << "/" << report.epochs << " ["
+         << std::string(filled, '#') << std::string(kBarWidth - filled, '.') << "] loss " << std::fixed
+         << std::setprecision(4) << report.loss << "  train " << std::setprecision(1)
+         << 100 * report.train_accuracy << "%  held-out " << 100 * report.test_accuracy << "%  "
+         << std::setprecision(0) << report.examples_per_second << " examples/s";
+    std::cerr << (terminal ? "\r" : "") << line.str() << (terminal && !last ? "" : "\n") << std::flush;
+  };
+}
+
+attention::app::Split load_data(const attention::app::TrainConfig& config) {
+  if (config.data.empty()) {
+    if (!config.test_data.empty()) {
+      throw CLI::ValidationError("--test-data", "needs --data");
+    }
+    return attention::app::generate_task(config.seed);
+  }
+  auto examples = attention::app::read_examples(config.data);
+  if (config.test_data.empty()) {
+    return attention::app::split_examples(std::move(examples), config.seed);
+  }
+  return {std::move(examples), attention::app::read_examples(config.test_data)};
+}
+
+void print_summary(const nlohmann::json& metrics, const std::string& out_dir) {
+  const auto row = [](const std::string& name, const nlohmann::json& values) {
+    std::cout << "  " << std::left << std::setw(34) << name << std::right << std::fixed << std::setprecision(1)
+              << std::setw(9) << 100 * values.at("train_accuracy").get<double>() << "%" << std::setw(9)
+              << 100 * values.at("test_accuracy").get<double>() << "%" << std::setprecision(3) << std::setw(12)
+              << values.at("attention_on_target").get<double>() << "\n";
+  };
+  const auto& model = metrics.at("model");
+  std::cout << "\nWhich word does the query attend to? " << metrics.at("train_examples") << " training and "
+            << metrics.at("test_examples") << " held-out examples, " << metrics.at("epochs") << " epochs, "
+            << std::setprecision(1) << metrics.at("seconds").get<double>() << " s\n\n"
+            << "  " << std::left << std::setw(34) << "model" << std::right << std::setw(10) << "train"
+            << std::setw(10) << "held-out" << std::setw(12) << "attention" << "\n";
+  row("baseline: similarity (no weights)", metrics.at("baseline"));
+  row("trained: " + model.at("model").get<std::string>() + " W_q/W_k/W_v", metrics);
+  std::cout << "\n  (attention: mean weight from the query to its target on held-out examples)\n"
+            << "  Written to " << out_dir << ": checkpoint.pt, metrics.json\n";
+}
+
+int run_train(TrainCommand command) {
+  if (command.threads > 0) {
+    torch::set_num_threads(command.threads);
+  }
+  if (command.resume) {
+    if (command.out.empty()) {
+      throw CLI::ValidationError("--resume", "needs --out DIR of the run to continue");
+    }
+    command.config = attention::app::read_checkpoint_config(command.out);
+  }
+  const auto out_dir = command.out.empty() ? timestamped_run_dir() : command.out;
+  const auto split = load_data(command.config);
+  std::signal(SIGINT, request_stop);
+  const auto metrics = attention::app::train(command.config, split, out_dir, command.resume, g_stop_requested,
+                                             progress_printer(command.quiet));
+  if (metrics.empty()) {
+    std::cerr << "\nattention: interrupted; checkpoint saved in " << out_dir << " (continue with --resume --out "
+              << out_dir << ")\n";
+    return kExitInterrupted;
+  }
+  if (!command.quiet) {
+    print_summary(metrics, out_dir);
+  }
+  return 0;
+}
+
+int run_predict(const PredictCommand& command) {
+  auto loaded = attention::app::load_model(command.checkpoint);
+  const auto words = attention::app::split_words(command.sentence);
+  const auto query_words = attention::app::split_words(command.query);
+  const auto found = query_words.size() == 1 ? std::find(words.begin(), words.end(), query_words[0]) : words.end();
+  if (words.size() < 2 || found == words.end()) {
+    throw CLI::ValidationError("--query", "'" + command.query + "' is not a word of a sentence of 2 or more words");
+  }
+  const auto query = static_cast<int64_t>(found - words.begin());
+  const auto attention = attention::app::attention_of(loaded, words, query);
+  const auto predicted = attention.argmax().item<int64_t>();
+  std::cout << "query: " << words[query] << "\npredicted target: " << words[predicted] << "\n\n";
+  for (size_t i = 0; i < words.size(); ++i) {
+    const auto weight = attention[static_cast<int64_t>(i)].item<double>();
+    std::cout << "  " << std::left << std::setw(14) << words[i] << std::right << std::fixed << std::setprecision(3)
+              << std::setw(7) << weight << "  " << std::string(static_cast<size_t>(std::lround(weight * 40)), '#')
+              << (static_cast<int64_t>(i) == query ? "(query)" : "")
+              << (loaded.vocabulary.id(words[i]) == attention::app::Vocabulary::kUnknown ? " (unknown word)" : "")
+              << "\n";
+  }
+  return 0;
+}
 
 struct ExplainCommand {
   std::string sentence;
@@ -59,8 +203,60 @@ int main(int argc, char** argv) {
   explain_command->add_option("--seed", explain.seed, "Seed of random embeddings and of W_q, W_k, W_v")
       ->capture_default_str();
 
+  TrainCommand train;
+  auto& config = train.config;
+  auto* train_command = app.add_subcommand(
+      "train", "Train attention to find the word a query relates to (warm -> mat), against a similarity baseline");
+  train_command->add_option("--data", config.data, "Training examples: sentence<TAB>query<TAB>target per line")
+      ->check(CLI::ExistingFile);
+  train_command->add_option("--test-data", config.test_data, "Held-out examples (default: a seeded split of --data)")
+      ->check(CLI::ExistingFile);
+  train_command->add_option("--model", config.model, "Attention layer")
+      ->check(CLI::IsMember({"simple", "scaled", "multihead"}))
+      ->capture_default_str();
+  train_command->add_option("--heads", config.heads, "Heads of --model multihead")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train_command->add_option("--dim", config.dim, "Embedding and attention width")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train_command->add_option("--epochs", config.epochs, "Passes over the training data")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train_command->add_option("--batch-size", config.batch_size, "Examples per step")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train_command->add_option("--lr", config.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  train_command->add_option("--seed", config.seed, "Seed of data, embeddings, weights and batch order")
+      ->capture_default_str();
+  train_command->add_flag("--train-embeddings", config.train_embeddings, "Let the word embeddings learn too");
+  train_command->add_option("--threads", train.threads, "CPU threads (default: LibTorch's choice)")
+      ->check(CLI::PositiveNumber);
+  train_command->add_option("--out", train.out, "Output folder (default: runs/<timestamp>)");
+  train_command->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  train_command->add_flag("--quiet", train.quiet, "Print nothing but errors");
+
+  PredictCommand predict;
+  auto* predict_command =
+      app.add_subcommand("predict", "Show which word a query attends to, with a trained checkpoint");
+  predict_command->add_option("--checkpoint", predict.checkpoint, "Folder of a training run")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  predict_command->add_option("--sentence", predict.sentence, "Sentence")->required();
+  predict_command->add_option("--query", predict.query, "Query word of the sentence")->required();
+
   try {
     app.parse(argc, argv);
+    if (train_command->parsed()) {
+      if (config.model == "multihead" && config.dim % config.heads != 0) {
+        throw CLI::ValidationError("--heads", std::to_string(config.heads) + " does not divide --dim " +
+                                                  std::to_string(config.dim));
+      }
+      return run_train(train);
+    }
+    if (predict_command->parsed()) {
+      return run_predict(predict);
+    }
     if (explain_command->parsed()) {
       attention::app::explain(explain_options(explain), std::cout);
     }

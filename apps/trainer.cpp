@@ -1,0 +1,330 @@
+#include "trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+namespace attention::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kCheckpointFile = "checkpoint.pt";
+constexpr const char* kMetricsFile = "metrics.json";
+
+/// A padded batch of examples.
+struct Batch {
+  torch::Tensor ids;      // [B, T]
+  torch::Tensor lengths;  // [B]
+  torch::Tensor queries;  // [B]
+  torch::Tensor targets;  // [B]
+};
+
+Batch make_batch(const std::vector<Example>& examples, const std::vector<size_t>& indices,
+                 const Vocabulary& vocabulary) {
+  int64_t longest = 0;
+  for (const auto i : indices) {
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(examples[i].words.size()));
+  }
+  const auto B = static_cast<int64_t>(indices.size());
+  Batch batch{torch::full({B, longest}, Vocabulary::kUnknown, torch::kLong), torch::empty({B}, torch::kLong),
+              torch::empty({B}, torch::kLong), torch::empty({B}, torch::kLong)};
+  auto ids = batch.ids.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& example = examples[indices[b]];
+    for (size_t t = 0; t < example.words.size(); ++t) {
+      ids[b][static_cast<int64_t>(t)] = vocabulary.id(example.words[t]);
+    }
+    batch.lengths[b] = static_cast<int64_t>(example.words.size());
+    batch.queries[b] = example.query;
+    batch.targets[b] = example.target;
+  }
+  return batch;
+}
+
+std::vector<size_t> all_indices(size_t count) {
+  std::vector<size_t> indices(count);
+  std::iota(indices.begin(), indices.end(), 0);
+  return indices;
+}
+
+/// Writes through a temporary file and a rename, so `path` is always either the old or the new whole file.
+void write_atomically(const fs::path& path, const std::function<void(const std::string&)>& write) {
+  const auto temporary = path.string() + ".tmp";
+  try {
+    write(temporary);
+    fs::rename(temporary, path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+}
+
+/// Progress stored in a checkpoint, so a resumed run ends exactly where an uninterrupted one would.
+struct Progress {
+  int64_t epoch = 0;        // epochs completed
+  int64_t step = 0;         // steps completed in the current epoch
+  double loss_sum = 0;      // sum of the current epoch's step losses
+  nlohmann::json history = nlohmann::json::array();
+};
+
+void save_checkpoint(const fs::path& dir, RelationModel& model, const torch::optim::Optimizer* optimizer,
+                     const Vocabulary& vocabulary, const Progress& progress) {
+  nlohmann::json state = {{"config", model->config},
+                          {"vocabulary", vocabulary.words()},
+                          {"epoch", progress.epoch},
+                          {"step", progress.step},
+                          {"loss_sum", progress.loss_sum},
+                          {"history", progress.history}};
+  torch::serialize::OutputArchive archive;
+  archive.write("state", c10::IValue(state.dump()));
+  torch::serialize::OutputArchive model_archive, optimizer_archive;
+  model->save(model_archive);
+  if (optimizer) {
+    optimizer->save(optimizer_archive);
+  }
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  write_atomically(dir / kCheckpointFile, [&](const std::string& path) { archive.save_to(path); });
+}
+
+nlohmann::json read_state(torch::serialize::InputArchive& archive, const fs::path& file) {
+  c10::IValue state;
+  try {
+    archive.load_from(file.string());
+    archive.read("state", state);
+    return nlohmann::json::parse(state.toStringRef());
+  } catch (const std::exception& error) {
+    throw std::runtime_error(file.string() + ": not a readable attention checkpoint (" +
+                             std::string(error.what()).substr(0, 200) + ")");
+  }
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& json, const TrainConfig& config) {
+  json = {{"model", config.model},         {"heads", config.heads},     {"dim", config.dim},
+          {"epochs", config.epochs},       {"batch_size", config.batch_size}, {"lr", config.lr},
+          {"seed", config.seed},           {"train_embeddings", config.train_embeddings},
+          {"data", config.data},           {"test_data", config.test_data}};
+}
+
+void from_json(const nlohmann::json& json, TrainConfig& config) {
+  json.at("model").get_to(config.model);
+  json.at("heads").get_to(config.heads);
+  json.at("dim").get_to(config.dim);
+  json.at("epochs").get_to(config.epochs);
+  json.at("batch_size").get_to(config.batch_size);
+  json.at("lr").get_to(config.lr);
+  json.at("seed").get_to(config.seed);
+  json.at("train_embeddings").get_to(config.train_embeddings);
+  json.at("data").get_to(config.data);
+  json.at("test_data").get_to(config.test_data);
+}
+
+RelationModelImpl::RelationModelImpl(const TrainConfig& config_, int64_t vocabulary_size) : config(config_) {
+  TORCH_CHECK(config.model == "simple" || config.model == "scaled" || config.model == "multihead",
+              "unknown model '", config.model, "' (expected simple, scaled or multihead)");
+  TORCH_CHECK(config.dim > 0, "dim must be > 0, got ", config.dim);
+  torch::manual_seed(config.seed);
+  embeddings = register_module("embeddings", torch::nn::Embedding(vocabulary_size, config.dim));
+  {
+    torch::NoGradGuard no_grad;
+    embeddings->weight.div_(std::sqrt(static_cast<double>(config.dim)));  // unit length on average
+  }
+  embeddings->weight.set_requires_grad(config.train_embeddings);
+  if (config.model == "scaled") {
+    single_head = register_module("attention", ScaledDotProductAttention(config.dim, config.dim));
+  } else if (config.model == "multihead") {
+    multi_head = register_module("attention", MultiHeadAttention(config.dim, config.heads));
+  }
+}
+
+torch::Tensor RelationModelImpl::forward(const torch::Tensor& ids, const torch::Tensor& lengths,
+                                         const torch::Tensor& queries) {
+  const auto B = ids.size(0), T = ids.size(1);
+  const auto x = embeddings(ids);                                                     // [B, T, D]
+  const auto query = x.gather(1, queries.view({B, 1, 1}).expand({B, 1, x.size(2)}));  // [B, 1, D]
+  const auto positions = torch::arange(T, ids.options()).unsqueeze(0);                // [1, T]
+  const auto allowed = (positions < lengths.unsqueeze(1)) & (positions != queries.unsqueeze(1));  // [B, T]
+  if (single_head) {
+    return single_head(query, x, x, allowed.view({B, 1, 1, T})).weights.squeeze(1);
+  }
+  if (multi_head) {
+    return mean_over_heads(multi_head(query, x, x, allowed.view({B, 1, 1, T})).weights).squeeze(1);
+  }
+  // Non-trainable: plain dot products of the fixed embeddings.
+  return scaled_dot_product_attention(query, x, x, AttentionOptions().scale(1.0).mask(allowed.view({B, 1, T})))
+      .weights.squeeze(1);
+}
+
+Evaluation evaluate(RelationModel& model, const Vocabulary& vocabulary, const std::vector<Example>& examples) {
+  torch::NoGradGuard no_grad;
+  const auto batch = make_batch(examples, all_indices(examples.size()), vocabulary);
+  const auto attention = model(batch.ids, batch.lengths, batch.queries);  // [B, T]
+  const auto predicted = attention.argmax(1);
+  Evaluation evaluation;
+  evaluation.accuracy = predicted.eq(batch.targets).to(torch::kDouble).mean().item<double>();
+  evaluation.attention_on_target =
+      attention.gather(1, batch.targets.unsqueeze(1)).to(torch::kDouble).mean().item<double>();
+  return evaluation;
+}
+
+nlohmann::json train(const TrainConfig& config, const Split& split, const std::string& out_dir, bool resume,
+                     const std::atomic<bool>& stop, const std::function<void(const EpochReport&)>& on_epoch) {
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path dir(out_dir);
+  fs::create_directories(dir);
+
+  Vocabulary vocabulary;
+  vocabulary.add(split.train);
+  RelationModel model(config, vocabulary.size());
+  auto baseline_config = config;
+  baseline_config.model = "simple";
+  RelationModel baseline(baseline_config, vocabulary.size());  // same seed: the same fixed embeddings
+
+  std::vector<torch::Tensor> trainable;
+  for (const auto& parameter : model->parameters()) {
+    if (parameter.requires_grad()) {
+      trainable.push_back(parameter);
+    }
+  }
+  // The simple model has nothing to train: it is evaluated as it is.
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  if (!trainable.empty()) {
+    optimizer = std::make_unique<torch::optim::Adam>(trainable, torch::optim::AdamOptions(config.lr));
+  }
+
+  Progress progress;
+  if (resume) {
+    torch::serialize::InputArchive archive;
+    const auto state = read_state(archive, dir / kCheckpointFile);
+    if (state.at("vocabulary").get<std::vector<std::string>>() != vocabulary.words()) {
+      throw std::runtime_error((dir / kCheckpointFile).string() + ": the checkpoint was trained on other data");
+    }
+    torch::serialize::InputArchive model_archive, optimizer_archive;
+    archive.read("model", model_archive);
+    archive.read("optimizer", optimizer_archive);
+    model->load(model_archive);
+    if (optimizer) {
+      optimizer->load(optimizer_archive);
+    }
+    progress.epoch = state.at("epoch");
+    progress.step = state.at("step");
+    progress.loss_sum = state.at("loss_sum");
+    progress.history = state.at("history");
+  }
+
+  const auto steps_per_epoch =
+      static_cast<int64_t>((split.train.size() + config.batch_size - 1) / config.batch_size);
+  for (; progress.epoch < config.epochs && optimizer; ++progress.epoch) {
+    const auto epoch_started = std::chrono::steady_clock::now();
+    // The batch order depends only on the seed and the epoch, so a resumed run sees the same batches.
+    auto order = all_indices(split.train.size());
+    std::mt19937_64 shuffle_rng(config.seed * 1000003ULL + static_cast<uint64_t>(progress.epoch));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    model->train();
+    for (; progress.step < steps_per_epoch; ++progress.step) {
+      if (stop.load()) {
+        save_checkpoint(dir, model, optimizer.get(), vocabulary, progress);
+        return {};
+      }
+      const auto first = static_cast<size_t>(progress.step * config.batch_size);
+      const std::vector<size_t> indices(order.begin() + first,
+                                        order.begin() + std::min(order.size(), first + config.batch_size));
+      const auto batch = make_batch(split.train, indices, vocabulary);
+      const auto attention = model(batch.ids, batch.lengths, batch.queries);
+      // Cross-entropy of the query's attention against the target position.
+      const auto loss = torch::nll_loss(attention.clamp_min(1e-12).log(), batch.targets);
+      optimizer->zero_grad();
+      loss.backward();
+      optimizer->step();
+      progress.loss_sum += loss.item<double>();
+    }
+    model->eval();
+    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
+    EpochReport report{progress.epoch + 1,
+                       config.epochs,
+                       progress.loss_sum / static_cast<double>(steps_per_epoch),
+                       evaluate(model, vocabulary, split.train).accuracy,
+                       evaluate(model, vocabulary, split.test).accuracy,
+                       static_cast<double>(split.train.size()) / std::max(seconds, 1e-9)};
+    progress.history.push_back({{"epoch", report.epoch},
+                                {"loss", report.loss},
+                                {"train_accuracy", report.train_accuracy},
+                                {"test_accuracy", report.test_accuracy}});
+    progress.step = 0;
+    progress.loss_sum = 0;
+    auto completed = progress;
+    completed.epoch += 1;
+    save_checkpoint(dir, model, optimizer.get(), vocabulary, completed);
+    on_epoch(report);
+  }
+  if (!optimizer) {
+    save_checkpoint(dir, model, optimizer.get(), vocabulary, progress);
+  }
+
+  model->eval();
+  const auto describe = [&](RelationModel& which) {
+    const auto train_eval = evaluate(which, vocabulary, split.train);
+    const auto test_eval = evaluate(which, vocabulary, split.test);
+    return nlohmann::json{{"train_accuracy", train_eval.accuracy},
+                          {"test_accuracy", test_eval.accuracy},
+                          {"attention_on_target", test_eval.attention_on_target}};
+  };
+  auto metrics = describe(model);
+  metrics["baseline"] = describe(baseline);
+  metrics["baseline"]["model"] = "simple";
+  metrics["epochs"] = optimizer ? config.epochs : 0;
+  metrics["train_examples"] = split.train.size();
+  metrics["test_examples"] = split.test.size();
+  metrics["seed"] = config.seed;
+  metrics["model"] = config;
+  metrics["threads"] = torch::get_num_threads();
+  metrics["history"] = progress.history;
+  metrics["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  write_atomically(dir / kMetricsFile, [&](const std::string& path) {
+    std::ofstream file(path);
+    file << metrics.dump(2) << "\n";
+    file.close();
+    if (!file) {
+      throw std::runtime_error(path + ": cannot write the metrics");
+    }
+  });
+  return metrics;
+}
+
+TrainConfig read_checkpoint_config(const std::string& checkpoint_dir) {
+  torch::serialize::InputArchive archive;
+  return read_state(archive, fs::path(checkpoint_dir) / kCheckpointFile).at("config").get<TrainConfig>();
+}
+
+LoadedModel load_model(const std::string& checkpoint_dir) {
+  const auto file = fs::path(checkpoint_dir) / kCheckpointFile;
+  torch::serialize::InputArchive archive;
+  const auto state = read_state(archive, file);
+  LoadedModel loaded{nullptr, Vocabulary(state.at("vocabulary").get<std::vector<std::string>>())};
+  loaded.model = RelationModel(state.at("config").get<TrainConfig>(), loaded.vocabulary.size());
+  torch::serialize::InputArchive model_archive;
+  archive.read("model", model_archive);
+  loaded.model->load(model_archive);
+  loaded.model->eval();
+  return loaded;
+}
+
+torch::Tensor attention_of(LoadedModel& loaded, const std::vector<std::string>& words, int64_t query) {
+  torch::NoGradGuard no_grad;
+  const Example example{words, query, query == 0 ? 1 : 0, "predict"};
+  const auto batch = make_batch({example}, {0}, loaded.vocabulary);
+  return loaded.model(batch.ids, batch.lengths, batch.queries)[0];
+}
+
+}  // namespace attention::app

@@ -1,0 +1,86 @@
+#pragma once
+// Training and evaluation of the relation model behind `attention train` and `attention predict`.
+
+#include "task.h"
+
+#include <attention/attention.h>
+
+#include <nlohmann/json.hpp>
+
+#include <torch/nn/modules/embedding.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace attention::app {
+
+/// Options of a training run (everything needed to rebuild the model, with the vocabulary).
+struct TrainConfig {
+  std::string model = "scaled";  ///< "simple" (no parameters), "scaled" (one head, W_q/W_k/W_v), "multihead"
+  int64_t heads = 4;             ///< heads of "multihead"; must divide dim
+  int64_t dim = 128;             ///< width of the word embeddings and of the attention layer
+  int64_t epochs = 30;
+  int64_t batch_size = 32;
+  double lr = 0.01;              ///< Adam's learning rate
+  uint64_t seed = 1;             ///< seeds the embeddings, the weights, the data split and the batch order
+  bool train_embeddings = false; ///< by default the embeddings stay fixed, so only attention can learn
+  std::string data;              ///< training file, empty for the built-in task
+  std::string test_data;         ///< held-out file, empty for a seeded split of `data`
+};
+void to_json(nlohmann::json& json, const TrainConfig& config);
+void from_json(const nlohmann::json& json, TrainConfig& config);
+
+/// Fixed (or trainable) word embeddings and one attention layer; the prediction for an example is the word
+/// its query attends to most, its own position excluded.
+class RelationModelImpl : public torch::nn::Module {
+ public:
+  RelationModelImpl(const TrainConfig& config, int64_t vocabulary_size);
+  /// ids `[B, T]` (padding after `lengths` `[B]`), query positions `[B]` → the query's attention `[B, T]`
+  /// over the words (zero at its own position and on padding).
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& queries);
+
+  TrainConfig config;
+  torch::nn::Embedding embeddings = nullptr;
+  ScaledDotProductAttention single_head = nullptr;  // "scaled"
+  MultiHeadAttention multi_head = nullptr;          // "multihead"
+};
+TORCH_MODULE(RelationModel);
+
+/// Accuracy and mean attention on the target of `model` over `examples`.
+struct Evaluation {
+  double accuracy = 0;
+  double attention_on_target = 0;
+};
+Evaluation evaluate(RelationModel& model, const Vocabulary& vocabulary, const std::vector<Example>& examples);
+
+/// Per-epoch progress: epoch, mean training loss, accuracies.
+struct EpochReport {
+  int64_t epoch = 0;
+  int64_t epochs = 0;
+  double loss = 0;
+  double train_accuracy = 0;
+  double test_accuracy = 0;
+  double examples_per_second = 0;
+};
+
+/// Trains `config` on `split`, checkpointing to `out_dir`/checkpoint.pt after every epoch (and when `stop`
+/// becomes true, after the current step). With `resume`, continues from that checkpoint. Returns the metrics
+/// (also written to `out_dir`/metrics.json), or an empty object when stopped early.
+nlohmann::json train(const TrainConfig& config, const Split& split, const std::string& out_dir, bool resume,
+                     const std::atomic<bool>& stop, const std::function<void(const EpochReport&)>& on_epoch);
+
+/// The training configuration stored in `checkpoint_dir`/checkpoint.pt.
+TrainConfig read_checkpoint_config(const std::string& checkpoint_dir);
+
+/// A trained model and its vocabulary, loaded from `checkpoint_dir`/checkpoint.pt.
+struct LoadedModel {
+  RelationModel model = nullptr;
+  Vocabulary vocabulary;
+};
+LoadedModel load_model(const std::string& checkpoint_dir);
+
+/// The query's attention over the words of `sentence` `[T]`, words unknown to the vocabulary included.
+torch::Tensor attention_of(LoadedModel& loaded, const std::vector<std::string>& words, int64_t query);
+
+}  // namespace attention::app
