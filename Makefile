@@ -14,7 +14,7 @@ test: build
 	ctest --preset default
 
 demo: build
-	./build/apps/attention explain
+	./build/apps/attention train
 
 clean:
 	rm -rf build build-debug

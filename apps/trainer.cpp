@@ -102,9 +102,11 @@ nlohmann::json read_state(torch::serialize::InputArchive& archive, const fs::pat
     archive.load_from(file.string());
     archive.read("state", state);
     return nlohmann::json::parse(state.toStringRef());
-  } catch (const std::exception& error) {
+  } catch (const c10::Error& error) {
     throw std::runtime_error(file.string() + ": not a readable attention checkpoint (" +
-                             std::string(error.what()).substr(0, 200) + ")");
+                             error.what_without_backtrace() + ")");
+  } catch (const std::exception& error) {
+    throw std::runtime_error(file.string() + ": not a readable attention checkpoint (" + error.what() + ")");
   }
 }
 
