@@ -43,21 +43,13 @@ void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, cons
 /// Rows with every key blocked give zeros.
 torch::Tensor masked_softmax(torch::Tensor scores, const AttentionOptions& options) {
   const auto query_len = scores.size(-2), key_len = scores.size(-1);
-  torch::Tensor allowed;  // bool, true = may attend, broadcastable to scores
-  if (options.causal()) {
-    allowed = causal_mask(query_len, key_len, scores.device(), options.causal_alignment());
+  auto [allowed, additive] = split_mask(options.mask(), scores.scalar_type());
+  if (additive.defined()) {
+    scores = scores + additive;
   }
-  const auto& mask = options.mask();
-  if (mask.defined()) {
-    if (mask.scalar_type() == torch::kBool) {
-      allowed = allowed.defined() ? allowed.logical_and(mask) : mask;
-    } else {
-      // Additive mask: its -inf entries block, its finite part shifts the scores.
-      const auto additive = mask.to(scores.scalar_type());
-      const auto blocked = additive.isneginf();
-      scores = scores + additive.masked_fill(blocked, 0);
-      allowed = allowed.defined() ? allowed.logical_and(blocked.logical_not()) : blocked.logical_not();
-    }
+  if (options.causal()) {
+    const auto causal = causal_mask(query_len, key_len, scores.device(), options.causal_alignment());
+    allowed = allowed.defined() ? allowed.logical_and(causal) : causal;
   }
   if (!allowed.defined()) {
     return torch::softmax(scores, -1);
@@ -67,6 +59,19 @@ torch::Tensor masked_softmax(torch::Tensor scores, const AttentionOptions& optio
 }
 
 }  // namespace
+
+SplitMask split_mask(const torch::Tensor& mask, torch::ScalarType dtype) {
+  if (!mask.defined()) {
+    return {};
+  }
+  if (mask.scalar_type() == torch::kBool) {
+    return {mask, torch::Tensor()};
+  }
+  // Additive mask: its -inf entries block, its finite part shifts the scores.
+  const auto additive = mask.to(dtype);
+  const auto blocked = additive.isneginf();
+  return {blocked.logical_not(), additive.masked_fill(blocked, 0)};
+}
 
 void check_floating(const torch::Tensor& tensor, const char* where, const char* what) {
   TORCH_CHECK(tensor.defined(), where, ": ", what, " is an undefined tensor");
@@ -131,9 +136,19 @@ AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, con
     scores_shape.back() = key_len;
     check_mask(options.mask(), scores_shape, where);
   }
+  TORCH_CHECK(options.block_size() >= 0, where, ": block_size must be >= 0 (0 = default), got ", options.block_size());
   const double scale = options.scale() > 0 ? options.scale() : 1.0 / std::sqrt(static_cast<double>(width));
   // Scaling the queries (Tq x d) is cheaper than scaling the scores (Tq x Tk).
   const auto scaled_query = scale == 1.0 ? query : query * scale;
+  if (chosen_path(query.size(-2), key_len, options) == AttentionPath::Tiled) {
+    const auto [allowed, additive] = split_mask(options.mask(), query.scalar_type());
+    const auto causal_offset =
+        options.causal_alignment() == CausalAlignment::TopLeft ? 0 : key_len - query.size(-2);
+    const auto block = options.block_size();
+    return {tiled_attention(scaled_query, key, value, allowed, additive, options.causal(), causal_offset,
+                            block > 0 ? block : kDefaultQueryBlock, block > 0 ? block : kDefaultKeyBlock),
+            torch::Tensor()};
+  }
   const auto scores = torch::matmul(scaled_query, key.transpose(-2, -1));  // [..., Tq, Tk]
   const auto weights = masked_softmax(scores, options);                     // [..., Tq, Tk]
   const bool dropping = options.training() && options.dropout() > 0;

@@ -34,6 +34,21 @@ AttentionOutput multi_head(const torch::Tensor& q, const torch::Tensor& k, const
                            int64_t num_heads, torch::nn::Linear& W_o, const AttentionOptions& options,
                            const char* where);
 
+/// A user mask split into what blocks and what shifts: `allowed` (bool, true = may attend) and `additive` (the
+/// finite part of a floating mask, in `dtype`). Either may be undefined.
+struct SplitMask {
+  torch::Tensor allowed;
+  torch::Tensor additive;
+};
+SplitMask split_mask(const torch::Tensor& mask, torch::ScalarType dtype);
+
+/// The tiled path's context `[..., Tq, dv]` (see AttentionPath::Tiled), differentiable in query, key and value.
+/// `scaled_query` already carries the score scale; key j is visible to query i iff `allowed` says so and, when
+/// `causal`, j <= i + causal_offset.
+torch::Tensor tiled_attention(const torch::Tensor& scaled_query, const torch::Tensor& key, const torch::Tensor& value,
+                              const torch::Tensor& allowed, const torch::Tensor& additive, bool causal,
+                              int64_t causal_offset, int64_t query_block, int64_t key_block);
+
 /// Throws unless 0 <= p < 1.
 void check_dropout(double p, const char* where);
 

@@ -86,6 +86,23 @@ AttentionOutput simple_attention(const torch::Tensor& query, const torch::Tensor
   return detail::attend(query, inputs, inputs, AttentionOptions().scale(1.0), where);
 }
 
+AttentionPath chosen_path(int64_t query_len, int64_t key_len, const AttentionOptions& options) {
+  const bool dropout_active = options.training() && options.dropout() > 0;
+  if (options.path() == AttentionPath::Tiled) {
+    TORCH_CHECK(!options.need_weights() && !dropout_active,
+                "the tiled attention path never forms the weights: it needs need_weights(false) and no dropout");
+    return AttentionPath::Tiled;
+  }
+  const bool tiled = options.path() == AttentionPath::Auto && !options.need_weights() && !dropout_active &&
+                     query_len * key_len >= kTiledThreshold;
+  return tiled ? AttentionPath::Tiled : AttentionPath::Materialized;
+}
+
+void set_num_threads(int n) {
+  TORCH_CHECK(n >= 1, "set_num_threads: need at least 1 thread, got ", n);
+  torch::set_num_threads(n);
+}
+
 torch::Tensor mean_over_heads(const torch::Tensor& per_head_weights) {
   TORCH_CHECK(per_head_weights.defined() && per_head_weights.dim() >= 3,
               "mean_over_heads: expected weights [B, H, Tq, Tk] or [H, Tq, Tk], got ",

@@ -36,6 +36,20 @@ AttentionOptions attention_options(const torch::Tensor& mask, bool causal, Causa
       .need_weights(need_weights);
 }
 
+/// The three input projections of x as one matrix product: x [B, T, E] · [W_q; W_k; W_v]ᵀ → 3 x [B, T, E].
+std::vector<torch::Tensor> fused_projection(const torch::Tensor& x, std::initializer_list<torch::nn::Linear> linears,
+                                            bool bias) {
+  std::vector<torch::Tensor> weights, biases;
+  for (const auto& linear : linears) {
+    weights.push_back(linear->weight);
+    if (bias) {
+      biases.push_back(linear->bias);
+    }
+  }
+  return torch::linear(x, torch::cat(weights), bias ? torch::cat(biases) : torch::Tensor())
+      .chunk(static_cast<int64_t>(linears.size()), -1);
+}
+
 void reset_linears(std::initializer_list<torch::nn::Linear*> linears) {
   for (auto* linear : linears) {
     (*linear)->reset_parameters();
@@ -134,10 +148,13 @@ AttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& query, cons
                                                 const torch::Tensor& value, const torch::Tensor& mask) {
   constexpr const char* where = "MultiHeadAttention";
   detail::check_module_inputs(query, key, value, options.embed_dim(), options.kdim(), options.vdim(), where);
-  return detail::multi_head(W_q(query), W_k(key), W_v(value), options.num_heads(), W_o,
-                            attention_options(mask, options.causal(), options.causal_alignment(),
-                                              options.dropout(), is_training(), options.need_weights()),
-                            where);
+  const auto attention = attention_options(mask, options.causal(), options.causal_alignment(), options.dropout(),
+                                           is_training(), options.need_weights());
+  if (query.is_same(key) && key.is_same(value)) {  // self-attention: one fused projection
+    const auto qkv = fused_projection(query, {W_q, W_k, W_v}, options.bias());
+    return detail::multi_head(qkv[0], qkv[1], qkv[2], options.num_heads(), W_o, attention, where);
+  }
+  return detail::multi_head(W_q(query), W_k(key), W_v(value), options.num_heads(), W_o, attention, where);
 }
 
 void MultiHeadAttentionImpl::pretty_print(std::ostream& stream) const {
@@ -214,10 +231,7 @@ AttentionOutput SelfAttentionImpl::forward(const torch::Tensor& x, const torch::
   constexpr const char* where = "SelfAttention";
   const auto E = options.embed_dim();
   detail::check_module_inputs(x, x, x, E, E, E, where);
-  // One matrix product for the three projections: x [B, T, E] · [W_q; W_k; W_v]ᵀ → [B, T, 3E].
-  const auto fused_weight = torch::cat({W_q->weight, W_k->weight, W_v->weight});
-  const auto fused_bias = options.bias() ? torch::cat({W_q->bias, W_k->bias, W_v->bias}) : torch::Tensor();
-  const auto qkv = torch::linear(x, fused_weight, fused_bias).chunk(3, -1);
+  const auto qkv = fused_projection(x, {W_q, W_k, W_v}, options.bias());
   return detail::multi_head(qkv[0], qkv[1], qkv[2], options.num_heads(), W_o,
                             attention_options(mask, options.causal(), CausalAlignment::TopLeft, options.dropout(),
                                               is_training(), options.need_weights()),

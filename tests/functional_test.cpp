@@ -284,3 +284,102 @@ TEST_F(FunctionalTest, BadInputNamesTheProblem) {
 
 }  // namespace
 }  // namespace attention
+
+namespace attention {
+namespace {
+
+// ------------------------------------------------------------------------------------------ the tiled path
+
+class TiledPathTest : public testing::SeededTest {};
+
+/// Values and gradients of the tiled path against the materialised path, for one configuration.
+void expect_tiled_matches_materialized(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                       const AttentionOptions& options) {
+  const auto run = [&](AttentionPath path) {
+    const auto q2 = q.detach().requires_grad_(), k2 = k.detach().requires_grad_(), v2 = v.detach().requires_grad_();
+    auto with_path = options;
+    const auto out = scaled_dot_product_attention(q2, k2, v2, with_path.path(path).need_weights(false));
+    (out.context * testing::weighting_like(out.context)).sum().backward();
+    return std::vector<torch::Tensor>{out.context, q2.grad(), k2.grad(), v2.grad()};
+  };
+  const auto tiled = run(AttentionPath::Tiled), materialized = run(AttentionPath::Materialized);
+  const char* names[] = {"context", "grad query", "grad key", "grad value"};
+  for (size_t i = 0; i < tiled.size(); ++i) {
+    EXPECT_TRUE(torch::isfinite(tiled[i]).all().item<bool>()) << names[i];
+    EXPECT_TRUE(torch::allclose(tiled[i], materialized[i], 1e-10, 1e-10))
+        << names[i] << " block " << options.block_size() << ": max difference "
+        << (tiled[i] - materialized[i]).abs().max().item<double>();
+  }
+}
+
+TEST_F(TiledPathTest, MatchesTheMaterializedPathForEveryBlockSizeAndMask) {
+  const auto q = torch::randn({2, 3, 13, 4}, torch::kDouble), k = torch::randn({2, 3, 11, 4}, torch::kDouble);
+  const auto v = torch::randn({2, 3, 11, 5}, torch::kDouble);
+  const auto padding = padding_mask(torch::tensor({11, 3}), 11);  // [2, 1, 1, 11]
+  const auto additive = torch::randn({13, 11}, torch::kDouble).masked_fill(torch::rand({13, 11}) > 0.7, -INFINITY);
+  for (int64_t block : {1, 4, 7, 11, 13, 64}) {
+    for (const auto& options :
+         {AttentionOptions(), AttentionOptions().causal(true), AttentionOptions().mask(local_mask(13, 11, 2)),
+          AttentionOptions().mask(padding).causal(true).causal_alignment(CausalAlignment::BottomRight),
+          AttentionOptions().mask(additive), AttentionOptions().scale(0.7)}) {
+      expect_tiled_matches_materialized(q, k, v, AttentionOptions(options).block_size(block));
+    }
+  }
+}
+
+TEST_F(TiledPathTest, FullyMaskedRowsGiveZerosAndFiniteGradients) {
+  const auto q = torch::randn({2, 5, 4}, torch::kDouble), k = torch::randn({2, 6, 4}, torch::kDouble);
+  const auto v = torch::randn({2, 6, 3}, torch::kDouble);
+  const auto none_for_second = padding_mask(torch::tensor({6, 0}), 6).squeeze(1);  // [2, 1, 6]
+  expect_tiled_matches_materialized(q, k, v, AttentionOptions().mask(none_for_second).block_size(4));
+  // Tq > Tk, bottom-right causal: the first queries see no key at all.
+  expect_tiled_matches_materialized(torch::randn({2, 8, 4}, torch::kDouble), k, v,
+                                    AttentionOptions().causal(true).causal_alignment(CausalAlignment::BottomRight)
+                                        .block_size(3));
+  const auto out = scaled_dot_product_attention(q, k, v, AttentionOptions().mask(none_for_second).need_weights(false)
+                                                             .path(AttentionPath::Tiled));
+  EXPECT_TRUE(out.context[1].eq(0).all().item<bool>());
+}
+
+TEST_F(TiledPathTest, AutoChoosesTiledOnlyForLongSequencesWithoutWeightsOrDropout) {
+  const auto no_weights = AttentionOptions().need_weights(false);
+  EXPECT_EQ(chosen_path(1024, 1024, no_weights), AttentionPath::Tiled);
+  EXPECT_EQ(chosen_path(1024, 1023, no_weights), AttentionPath::Materialized);
+  EXPECT_EQ(chosen_path(4096, 4096, AttentionOptions()), AttentionPath::Materialized);  // weights wanted
+  EXPECT_EQ(chosen_path(4096, 4096, AttentionOptions(no_weights).dropout(0.1).training(true)),
+            AttentionPath::Materialized);
+  EXPECT_EQ(chosen_path(4, 4, AttentionOptions(no_weights).path(AttentionPath::Tiled)), AttentionPath::Tiled);
+  EXPECT_THROW_WITH(chosen_path(4, 4, AttentionOptions().path(AttentionPath::Tiled)), "needs need_weights(false)");
+  const auto q = torch::randn({1, 1100, 8}), k = torch::randn({1, 1000, 8}), v = torch::randn({1, 1000, 8});
+  const auto automatic = scaled_dot_product_attention(q, k, v, AttentionOptions(no_weights).causal(true));
+  const auto materialized =
+      scaled_dot_product_attention(q, k, v, AttentionOptions(no_weights).causal(true).path(AttentionPath::Materialized));
+  EXPECT_TRUE(torch::allclose(automatic.context, materialized.context, 1e-5, 1e-5));
+  EXPECT_THROW_WITH(scaled_dot_product_attention(q, k, v, AttentionOptions(no_weights).block_size(-1)),
+                    "block_size must be >= 0");
+}
+
+TEST_F(TiledPathTest, Float32ErrorAgainstFloat64IsAtMostTwiceTheMaterializedError) {
+  const auto q = torch::randn({4, 300, 32}, torch::kDouble), k = torch::randn({4, 300, 32}, torch::kDouble);
+  const auto v = torch::randn({4, 300, 32}, torch::kDouble);
+  const auto options = AttentionOptions().need_weights(false).causal(true).block_size(64);
+  const auto exact = scaled_dot_product_attention(q, k, v, AttentionOptions(options).path(AttentionPath::Materialized));
+  const auto error_of = [&](AttentionPath path) {
+    const auto out = scaled_dot_product_attention(q.to(torch::kFloat), k.to(torch::kFloat), v.to(torch::kFloat),
+                                                  AttentionOptions(options).path(path));
+    return (out.context.to(torch::kDouble) - exact.context).abs().max().item<double>();
+  };
+  EXPECT_LE(error_of(AttentionPath::Tiled), 2 * error_of(AttentionPath::Materialized) + 1e-7);
+}
+
+TEST_F(TiledPathTest, SetNumThreadsTwiceIsFine) {
+  const auto threads = torch::get_num_threads();
+  set_num_threads(1);
+  set_num_threads(2);
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  set_num_threads(threads);
+  EXPECT_THROW_WITH(set_num_threads(0), "need at least 1 thread");
+}
+
+}  // namespace
+}  // namespace attention

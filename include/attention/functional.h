@@ -42,6 +42,22 @@ enum class CausalAlignment {
   BottomRight,
 };
 
+/// How scaled_dot_product_attention computes its result.
+enum class AttentionPath {
+  /// Tiled when no weights are requested, dropout is off and the scores would be large (Tq * Tk >=
+  /// kTiledThreshold per head); materialised otherwise.
+  Auto,
+  /// Materialise the full `[..., Tq, Tk]` score and weight matrices (needed for weights and dropout).
+  Materialized,
+  /// Memory-efficient: tiles of queries and keys with an online softmax (running max and sum), never holding
+  /// the score matrix; O(Tq + Tk) memory per head, forward and backward (recomputed per tile). Requires
+  /// need_weights(false) and no active dropout. Gradients do not flow into a floating mask.
+  Tiled,
+};
+
+/// Scores per head (Tq * Tk) from which AttentionPath::Auto takes the tiled path: 1024 x 1024.
+constexpr int64_t kTiledThreshold = int64_t{1} << 20;
+
 /// Softmax as exp(x) / sum(exp(x)) along `dim`. For teaching only: exp overflows to inf for scores above
 /// ~88 (float32) and the result becomes NaN. Differentiable.
 ATTENTION_API torch::Tensor softmax_naive(const torch::Tensor& x, int64_t dim = -1);
@@ -79,7 +95,24 @@ struct ATTENTION_API AttentionOptions {
   TORCH_ARG(double, scale) = 0.0;
   /// Return the weights. false skips them (the fast path); `AttentionOutput::weights` is then undefined.
   TORCH_ARG(bool, need_weights) = true;
+  /// Materialised or tiled computation; see AttentionPath. chosen_path() tells which one runs.
+  TORCH_ARG(AttentionPath, path) = AttentionPath::Auto;
+  /// Rows and columns of a tile of the tiled path (queries and keys); 0 = the defaults (kDefaultQueryBlock
+  /// queries x kDefaultKeyBlock keys). Results do not depend on it beyond rounding.
+  TORCH_ARG(int64_t, block_size) = 0;
 };
+
+/// Default tile of the tiled path: queries x keys per tile.
+constexpr int64_t kDefaultQueryBlock = 256;
+constexpr int64_t kDefaultKeyBlock = 1024;
+
+/// The path (Materialized or Tiled) that scaled_dot_product_attention takes for these lengths and options.
+/// Throws c10::Error when AttentionPath::Tiled is forced together with need_weights or active dropout.
+ATTENTION_API AttentionPath chosen_path(int64_t query_len, int64_t key_len, const AttentionOptions& options);
+
+/// Sets the number of CPU threads LibTorch uses for intra-op parallelism (at::set_num_threads); n >= 1.
+/// Safe to call more than once. Results are the same for any thread count.
+ATTENTION_API void set_num_threads(int n);
 
 /// softmax(q kᵀ · scale + mask) v, with dropout on the weights in training.
 /// q `[..., Tq, d]`, k `[..., Tk, d]`, v `[..., Tk, dv]` (same leading dimensions, same floating dtype and
