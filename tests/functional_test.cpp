@@ -383,3 +383,25 @@ TEST_F(TiledPathTest, SetNumThreadsTwiceIsFine) {
 
 }  // namespace
 }  // namespace attention
+
+namespace attention {
+namespace {
+
+TEST_F(FunctionalTest, Float64AndBFloat16InputsWork) {
+  const auto q = torch::randn({2, 5, 8}), k = torch::randn({2, 6, 8}), v = torch::randn({2, 6, 4});
+  const auto reference_out = scaled_dot_product_attention(q, k, v, AttentionOptions().causal(true));
+  for (const auto dtype : {torch::kDouble, torch::kBFloat16}) {
+    for (const auto path : {AttentionPath::Materialized, AttentionPath::Tiled}) {
+      const auto out = scaled_dot_product_attention(
+          q.to(dtype), k.to(dtype), v.to(dtype),
+          AttentionOptions().causal(true).need_weights(false).path(path).block_size(4));
+      EXPECT_EQ(out.context.scalar_type(), dtype);
+      const double tolerance = dtype == torch::kBFloat16 ? 5e-2 : 1e-6;
+      EXPECT_TRUE(torch::allclose(out.context.to(torch::kFloat), reference_out.context, tolerance, tolerance))
+          << dtype << ": max difference " << (out.context.to(torch::kFloat) - reference_out.context).abs().max();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace attention
