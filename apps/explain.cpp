@@ -2,16 +2,20 @@
 #include "task.h"
 
 #include <attention/attention.h>
+#include <attention/pictures.h>
 
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
 namespace attention::app {
 namespace {
+
+namespace pictures = attention::pictures;
 
 constexpr int kWidth = 9;  // column width of printed numbers
 
@@ -64,7 +68,115 @@ void heading(std::ostream& out, int step, const std::string& title) {
   out << "\n" << step << ". " << title << "\n";
 }
 
+namespace fs = std::filesystem;
+
+void create_folder(const std::string& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error || !fs::is_directory(dir)) {
+    throw std::runtime_error("cannot create the folder " + dir + " for the pictures" +
+                             (error ? ": " + error.message() : ""));
+  }
+}
+
+/// The tensors of the walk-through that the pictures show.
+struct Steps {
+  std::vector<std::string> words;
+  int64_t query = 0;
+  torch::Tensor inputs;          // [T, 3]
+  torch::Tensor scores;          // [T, T]
+  torch::Tensor large_scores;    // [T] the query's scores x 100
+  torch::Tensor context;         // [T, 3]
+  torch::Tensor W_q, W_k, W_v;   // [2, 3]
+  torch::Tensor scaled_scores;   // [T, T]
+  torch::Tensor trainable_weights;  // [T, T]
+  torch::Tensor trainable_context;  // [T, 2]
+  std::string sentence;
+};
+
+void write_pictures(const std::string& dir, const Steps& steps) {
+  const auto path = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
+  const auto& words = steps.words;
+  const auto& query_word = words[static_cast<size_t>(steps.query)];
+  const std::string quoted = "\"" + steps.sentence + "\"";
+
+  pictures::write_embedding_map(path("01_embeddings.png"), steps.inputs, words,
+                                "Step 1: the input embeddings of " + quoted);
+  const auto heatmap = [&](const std::string& name, const torch::Tensor& matrix, const std::string& title,
+                           const std::string& scale_label, const std::string& note) {
+    pictures::HeatmapOptions options;
+    options.title = title;
+    options.scale_label = scale_label;
+    options.note = note;
+    pictures::write_attention_heatmap(path(name), matrix, words, words, options);
+  };
+  heatmap("02_scores.png", steps.scores, "Step 2: attention scores, the dot products x_q . x_k", "score",
+          "row \"" + query_word + "\" is the query followed in the text; larger: more similar");
+  heatmap("03_naive_normalisation.png", steps.scores / steps.scores.sum(1, true),
+          "Step 3: naive normalisation, each score / the sum of its row", "weight",
+          "each row sums to 1, but negative scores would give negative weights");
+  heatmap("04_softmax_naive.png", softmax_naive(steps.scores, 1), "Step 4: naive softmax, exp(score) / row sum",
+          "attention weight", "positive weights, each row sums to 1");
+  heatmap("05_softmax_stable.png", softmax_stable(steps.scores, 1),
+          "Step 5: stable softmax, exp(score - row max) / row sum", "attention weight",
+          "the same weights as step 4; 05_overflow.png shows why the stable one matters");
+  {
+    pictures::HeatmapOptions options;
+    options.title = "Step 5: scores of \"" + query_word + "\" x 100: exp() overflows in the naive softmax";
+    options.rows = "softmax";
+    options.columns = "keys";
+    options.min = 0;
+    options.max = 1;
+    options.note = "grey nan cells: exp(score) is inf past ~88.7 in float32, and inf / inf is not a number";
+    pictures::write_attention_heatmap(
+        path("05_overflow.png"),
+        torch::stack({softmax_naive(steps.large_scores), softmax_stable(steps.large_scores)}), {"naive", "stable"},
+        words, options);
+  }
+  const std::vector<std::string> dims = {"dim 1", "dim 2", "dim 3"};
+  {
+    pictures::WeightHeatmapOptions options;
+    options.title = "Steps 6-7: context vectors Z = A X, each a weighted mix of all embeddings";
+    options.rows = "words (queries)";
+    options.columns = "embedding dimensions";
+    options.scale_label = "value";
+    options.note = "A: the weights of step 5; row \"" + query_word + "\" is the context vector of step 6";
+    pictures::write_weight_heatmap(path("06_context_vectors.png"), steps.context, options, words, dims);
+  }
+  {
+    pictures::WeightHeatmapOptions options;
+    options.title = "Step 8: trainable W_q, W_k, W_v project each 3-d word to 2-d";
+    options.rows = "projected dimensions";
+    options.columns = "embedding dimensions";
+    options.note = "for a word x: query W_q x, key W_k x, value W_v x; training shapes these numbers";
+    pictures::write_weight_heatmaps(path("08_W_q_W_k_W_v.png"),
+                                    {{"W_q", steps.W_q, {}, dims}, {"W_k", steps.W_k, {}, dims},
+                                     {"W_v", steps.W_v, {}, dims}},
+                                    options);
+  }
+  heatmap("09_scaled_scores.png", steps.scaled_scores, "Step 9: scaled scores q . k / sqrt(d_k)", "scaled score",
+          "queries and keys from W_q and W_k; dividing by sqrt(d_k) keeps the softmax from saturating");
+  heatmap("09_trainable_attention.png", steps.trainable_weights, "Step 9: trainable attention weights",
+          "attention weight", "the softmax of the scaled scores, row by row");
+  {
+    pictures::WeightHeatmapOptions options;
+    options.title = "Step 10: trainable context vectors, the weights of step 9 times the values";
+    options.rows = "words (queries)";
+    options.columns = "value dimensions";
+    options.scale_label = "value";
+    pictures::write_weight_heatmap(path("10_trainable_context.png"), steps.trainable_context, options, words,
+                                   {"dim 1", "dim 2"});
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> explain_picture_files() {
+  return {"01_embeddings.png",         "02_scores.png",         "03_naive_normalisation.png",
+          "04_softmax_naive.png",      "05_softmax_stable.png", "05_overflow.png",
+          "06_context_vectors.png",    "08_W_q_W_k_W_v.png",    "09_scaled_scores.png",
+          "09_trainable_attention.png", "10_trainable_context.png"};
+}
 
 void explain(const ExplainOptions& options, std::ostream& out) {
   const bool tutorial = options.words.empty();
@@ -72,6 +184,9 @@ void explain(const ExplainOptions& options, std::ostream& out) {
   if (options.query_index >= words.size()) {
     throw std::invalid_argument("query index " + std::to_string(options.query_index) + " is past the end of a " +
                                 std::to_string(words.size()) + "-word sentence");
+  }
+  if (!options.out_dir.empty()) {
+    create_folder(options.out_dir);
   }
   torch::manual_seed(options.seed);
   const auto inputs = tutorial ? tutorial_embeddings() : torch::rand({static_cast<int64_t>(words.size()), 3});
@@ -143,6 +258,31 @@ void explain(const ExplainOptions& options, std::ostream& out) {
   heading(out, 10, "All context vectors softmax(Q K^T / sqrt(d_k)) V " + shape_of(out_all.context) +
                        ": what training will shape through W_q, W_k, W_v");
   print_matrix(out, out_all.context, words);
+
+  if (!options.out_dir.empty()) {
+    Steps steps;
+    steps.words = words;
+    steps.query = q;
+    steps.inputs = inputs;
+    steps.scores = torch::matmul(inputs, inputs.t());
+    steps.large_scores = large;
+    steps.context = all.context;
+    steps.W_q = trainable->W_q->weight;
+    steps.W_k = trainable->W_k->weight;
+    steps.W_v = trainable->W_v->weight;
+    steps.scaled_scores = torch::matmul(Q, K.t()) / std::sqrt(d_k);
+    steps.trainable_weights = out_all.weights;
+    steps.trainable_context = out_all.context;
+    for (size_t i = 0; i < words.size(); ++i) {
+      steps.sentence += (i ? " " : "") + words[i];
+    }
+    write_pictures(options.out_dir, steps);
+    out << "\nPictures of each step in " << options.out_dir << ":";
+    for (const auto& file : explain_picture_files()) {
+      out << " " << file;
+    }
+    out << "\n";
+  }
 }
 
 }  // namespace attention::app

@@ -16,11 +16,18 @@ struct ExplainOptions {
   /// Seed of the random embeddings (other sentences) and of W_q, W_k, W_v. 789 reproduces the values printed
   /// in "Build a Large Language Model (From Scratch)", ch. 3.
   uint64_t seed = 789;
+  /// Folder for the pictures of each step (created if missing); empty: no pictures.
+  std::string out_dir;
 };
 
+/// The pictures explain() writes into ExplainOptions::out_dir, in step order.
+std::vector<std::string> explain_picture_files();
+
 /// Prints the walk-through: embeddings, scores, naive and stable softmax, context vectors, then the trainable
-/// version with W_q, W_k, W_v and 1/sqrt(d_k). Throws std::invalid_argument on an empty sentence or a query
-/// index past its end.
+/// version with W_q, W_k, W_v and 1/sqrt(d_k). With an out_dir, also writes the pictures of each step there
+/// (see explain_picture_files) and names them last. Throws std::invalid_argument on an empty sentence or a query
+/// index past its end, std::runtime_error (before printing anything) when out_dir cannot be created, and when a
+/// picture cannot be written.
 void explain(const ExplainOptions& options, std::ostream& out);
 
 }  // namespace attention::app

@@ -1,6 +1,7 @@
 // The `attention` command-line program.
 // Exit codes: 0 success, 1 failure (bad data, a file that cannot be written, ...), 2 usage error.
 #include "explain.h"
+#include "figures.h"
 #include "task.h"
 #include "trainer.h"
 
@@ -43,6 +44,13 @@ struct PredictCommand {
   std::string checkpoint;
   std::string sentence;
   std::string query;
+};
+
+struct HeatmapCommand {
+  std::string checkpoint;
+  std::string sentence;
+  std::string out;
+  bool weights = false;
 };
 
 std::string timestamped_run_dir() {
@@ -107,7 +115,13 @@ void print_summary(const nlohmann::json& metrics, const std::string& out_dir) {
   row("baseline: similarity (no weights)", metrics.at("baseline"));
   row("trained: " + model.at("model").get<std::string>() + " W_q/W_k/W_v", metrics);
   std::cout << "\n  (attention: mean weight from the query to its target on held-out examples)\n"
-            << "  Written to " << out_dir << ": checkpoint.pt, metrics.json\n";
+            << "  Written to " << out_dir << ": checkpoint.pt, metrics.json\n"
+            << "  Pictures:";
+  const auto config = model.get<attention::app::TrainConfig>();
+  for (const auto& file : attention::app::training_picture_files(config, metrics.at("epochs").get<int64_t>() > 0)) {
+    std::cout << " " << file;
+  }
+  std::cout << "\n";
 }
 
 int run_train(TrainCommand command) {
@@ -159,15 +173,35 @@ int run_predict(const PredictCommand& command) {
   return 0;
 }
 
+int run_heatmap(const HeatmapCommand& command) {
+  const auto words = attention::app::split_words(command.sentence);
+  if (!command.weights && words.size() < 2) {
+    throw CLI::ValidationError("--sentence", "needs 2 or more words, got '" + command.sentence + "'");
+  }
+  auto loaded = attention::app::load_model(command.checkpoint);
+  if (command.weights) {
+    const auto out = command.out.empty() ? std::string("weights.png") : command.out;
+    attention::app::write_weights_picture(out, loaded);
+    std::cout << "Wrote " << out << "\n";
+    return 0;
+  }
+  const auto out = command.out.empty() ? std::string("heatmap.png") : command.out;
+  attention::app::write_sentence_heatmap(out, loaded, words);
+  std::cout << "Wrote " << out << "\n";
+  return 0;
+}
+
 struct ExplainCommand {
   std::string sentence;
   std::string query;
+  std::string out;
   uint64_t seed = attention::app::ExplainOptions{}.seed;
 };
 
 attention::app::ExplainOptions explain_options(const ExplainCommand& command) {
   attention::app::ExplainOptions options;
   options.seed = command.seed;
+  options.out_dir = command.out;
   if (!command.sentence.empty()) {
     options.words = attention::app::split_words(command.sentence);
     if (options.words.empty()) {
@@ -202,6 +236,7 @@ int main(int argc, char** argv) {
   explain_command->add_option("--query", explain.query, "Word whose attention is followed (default: the second)");
   explain_command->add_option("--seed", explain.seed, "Seed of random embeddings and of W_q, W_k, W_v")
       ->capture_default_str();
+  explain_command->add_option("--out", explain.out, "Folder for a picture of each step (PNG; created if missing)");
 
   TrainCommand train;
   auto& config = train.config;
@@ -245,8 +280,26 @@ int main(int argc, char** argv) {
   predict_command->add_option("--sentence", predict.sentence, "Sentence")->required();
   predict_command->add_option("--query", predict.query, "Query word of the sentence")->required();
 
+  HeatmapCommand heatmap;
+  auto* heatmap_command = app.add_subcommand(
+      "heatmap", "Draw the attention of every word of a sentence (or the weights) of a trained checkpoint as PNG");
+  heatmap_command->add_option("--checkpoint", heatmap.checkpoint, "Folder of a training run")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  auto* sentence_option = heatmap_command->add_option("--sentence", heatmap.sentence, "Sentence to draw");
+  heatmap_command->add_option("--out", heatmap.out,
+                              "Picture file (PNG; default heatmap.png, or weights.png with --weights)");
+  heatmap_command->add_flag("--weights", heatmap.weights, "Draw the attention layer's W_q, W_k, W_v (W_o) instead")
+      ->excludes(sentence_option);
+
   try {
     app.parse(argc, argv);
+    if (heatmap_command->parsed()) {
+      if (!heatmap.weights && heatmap.sentence.empty()) {
+        throw CLI::RequiredError("--sentence (or --weights)");
+      }
+      return run_heatmap(heatmap);
+    }
     if (train_command->parsed()) {
       if (config.model == "multihead" && config.dim % config.heads != 0) {
         throw CLI::ValidationError("--heads", std::to_string(config.heads) + " does not divide --dim " +

@@ -1,4 +1,5 @@
 #include "trainer.h"
+#include "figures.h"
 
 #include <torch/torch.h>
 
@@ -168,6 +169,22 @@ torch::Tensor RelationModelImpl::forward(const torch::Tensor& ids, const torch::
       .weights.squeeze(1);
 }
 
+torch::Tensor RelationModelImpl::attention_matrix(const torch::Tensor& ids, const torch::Tensor& lengths) {
+  const auto B = ids.size(0), T = ids.size(1);
+  const auto x = embeddings(ids);                                                     // [B, T, D]
+  const auto positions = torch::arange(T, ids.options());                             // [T]
+  const auto valid = (positions.unsqueeze(0) < lengths.unsqueeze(1)).view({B, 1, T});  // keys within the sentence
+  const auto not_self = (positions.view({T, 1}) != positions.view({1, T})).unsqueeze(0);
+  const auto allowed = valid & not_self;                                              // [B, T, T]
+  if (single_head) {
+    return single_head(x, x, x, allowed.view({B, 1, T, T})).weights.unsqueeze(1);
+  }
+  if (multi_head) {
+    return multi_head(x, x, x, allowed.view({B, 1, T, T})).weights;
+  }
+  return scaled_dot_product_attention(x, x, x, AttentionOptions().scale(1.0).mask(allowed)).weights.unsqueeze(1);
+}
+
 Evaluation evaluate(RelationModel& model, const Vocabulary& vocabulary, const std::vector<Example>& examples) {
   torch::NoGradGuard no_grad;
   const auto batch = make_batch(examples, all_indices(examples.size()), vocabulary);
@@ -225,6 +242,13 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
     progress.history = state.at("history");
   }
 
+  // The attention of one fixed held-out example after every epoch, for the learning animation.
+  auto learning = watch_example(split);
+  if (optimizer && progress.step == 0) {
+    model->eval();
+    capture_frame(learning, model, vocabulary, progress.epoch);
+  }
+
   const auto steps_per_epoch =
       static_cast<int64_t>((split.train.size() + config.batch_size - 1) / config.batch_size);
   for (; progress.epoch < config.epochs && optimizer; ++progress.epoch) {
@@ -259,6 +283,7 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
                        evaluate(model, vocabulary, split.train).accuracy,
                        evaluate(model, vocabulary, split.test).accuracy,
                        static_cast<double>(split.train.size()) / std::max(seconds, 1e-9)};
+    capture_frame(learning, model, vocabulary, report.epoch);
     progress.history.push_back({{"epoch", report.epoch},
                                 {"loss", report.loss},
                                 {"train_accuracy", report.train_accuracy},
@@ -301,6 +326,7 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
       throw std::runtime_error(path + ": cannot write the metrics");
     }
   });
+  write_training_pictures(out_dir, model, baseline, vocabulary, split, progress.history, learning);
   return metrics;
 }
 
@@ -327,6 +353,13 @@ torch::Tensor attention_of(LoadedModel& loaded, const std::vector<std::string>& 
   const Example example{words, query, query == 0 ? 1 : 0, "predict"};
   const auto batch = make_batch({example}, {0}, loaded.vocabulary);
   return loaded.model(batch.ids, batch.lengths, batch.queries)[0];
+}
+
+torch::Tensor attention_matrix_of(LoadedModel& loaded, const std::vector<std::string>& words) {
+  torch::NoGradGuard no_grad;
+  const Example example{words, 0, words.size() > 1 ? 1 : 0, "heatmap"};
+  const auto batch = make_batch({example}, {0}, loaded.vocabulary);
+  return loaded.model->attention_matrix(batch.ids, batch.lengths)[0];
 }
 
 }  // namespace attention::app

@@ -39,6 +39,10 @@ class RelationModelImpl : public torch::nn::Module {
   /// ids `[B, T]` (padding after `lengths` `[B]`), query positions `[B]` → the query's attention `[B, T]`
   /// over the words (zero at its own position and on padding).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& queries);
+  /// ids `[B, T]`, lengths `[B]` → every word's attention over the words, per head: `[B, H, T, T]` (H = heads
+  /// of "multihead", 1 otherwise; row q is what forward() gives for query q, its own position and the padding
+  /// excluded; the rows of padding are 0).
+  torch::Tensor attention_matrix(const torch::Tensor& ids, const torch::Tensor& lengths);
 
   TrainConfig config;
   torch::nn::Embedding embeddings = nullptr;
@@ -66,7 +70,9 @@ struct EpochReport {
 
 /// Trains `config` on `split`, checkpointing to `out_dir`/checkpoint.pt after every epoch (and when `stop`
 /// becomes true, after the current step). With `resume`, continues from that checkpoint. Returns the metrics
-/// (also written to `out_dir`/metrics.json), or an empty object when stopped early.
+/// (also written to `out_dir`/metrics.json), or an empty object when stopped early. A finished run also writes
+/// its pictures into `out_dir` (see write_training_pictures in figures.h), capturing one held-out example's
+/// attention after every epoch for the learning animation; they leave the metrics unchanged.
 nlohmann::json train(const TrainConfig& config, const Split& split, const std::string& out_dir, bool resume,
                      const std::atomic<bool>& stop, const std::function<void(const EpochReport&)>& on_epoch);
 
@@ -82,5 +88,8 @@ LoadedModel load_model(const std::string& checkpoint_dir);
 
 /// The query's attention over the words of `sentence` `[T]`, words unknown to the vocabulary included.
 torch::Tensor attention_of(LoadedModel& loaded, const std::vector<std::string>& words, int64_t query);
+
+/// Every word's attention over the words of a sentence, per head: `[H, T, T]` (see attention_matrix).
+torch::Tensor attention_matrix_of(LoadedModel& loaded, const std::vector<std::string>& words);
 
 }  // namespace attention::app

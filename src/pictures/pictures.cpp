@@ -1,0 +1,178 @@
+// The public write_* functions: validate and render (figures.cpp), then write through a temporary file.
+#include "canvas.h"
+
+#include <attention/pictures.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+
+namespace attention::pictures {
+namespace detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower_extension(const std::string& path) {
+  auto extension = fs::path(path).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return extension;
+}
+
+/// Checks that `path` names a file in an existing folder, before anything is written.
+void check_writable_location(const std::string& path) {
+  if (path.empty()) {
+    throw std::runtime_error("cannot write a picture to an empty path");
+  }
+  const fs::path file(path);
+  if (!file.has_filename() || file.filename() == "." || file.filename() == "..") {
+    throw std::runtime_error("cannot write the picture " + path + ": the path names a folder, not a file");
+  }
+  std::error_code error;
+  const auto folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  const auto status = fs::status(folder, error);
+  if (!fs::exists(status)) {
+    throw std::runtime_error("cannot write the picture " + path + ": the folder " + folder.string() +
+                             " does not exist");
+  }
+  if (!fs::is_directory(status)) {
+    throw std::runtime_error("cannot write the picture " + path + ": " + folder.string() + " is not a folder");
+  }
+  if (fs::is_directory(fs::status(file, error))) {
+    throw std::runtime_error("cannot write the picture " + path + ": it is a folder");
+  }
+}
+
+/// Runs `write(temporary)`, then renames the temporary file to `path`; removes it on any failure.
+template <typename Write>
+void write_through(const std::string& path, const std::string& temporary_suffix, Write write) {
+  check_writable_location(path);
+  const std::string temporary = path + temporary_suffix;
+  try {
+    write(temporary);
+    std::error_code error;
+    fs::rename(temporary, path, error);
+    if (error) {
+      throw std::runtime_error("cannot write the picture " + path + ": " + error.message());
+    }
+  } catch (const cv::Exception& error) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw std::runtime_error("cannot write the picture " + path + ": " + error.err);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+}
+
+}  // namespace
+
+void write_png(const std::string& path, const cv::Mat& image) {
+  // cv::imwrite takes the format from the extension: the temporary name ends in .png.
+  write_through(path, ".tmp.png", [&](const std::string& temporary) {
+    if (!cv::imwrite(temporary, image)) {
+      throw std::runtime_error("cannot write the picture " + path + ": the PNG encoder failed");
+    }
+  });
+}
+
+void write_avi(const std::string& path, const std::vector<cv::Mat>& frames, double frames_per_second,
+               double hold_seconds) {
+  if (frames.empty()) {
+    throw std::invalid_argument("no frames to write to " + path);
+  }
+  write_through(path, ".tmp.avi", [&](const std::string& temporary) {
+    // OpenCV's own Motion-JPEG writer: no FFmpeg or GStreamer needed.
+    cv::VideoWriter video(temporary, cv::CAP_OPENCV_MJPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'),
+                          frames_per_second, frames.front().size(), true);
+    if (!video.isOpened()) {
+      throw std::runtime_error("cannot write the animation " + path + ": the Motion-JPEG writer did not open");
+    }
+    for (const auto& frame : frames) {
+      video.write(frame);
+    }
+    const auto held = static_cast<int>(std::lround(hold_seconds * frames_per_second));
+    for (int i = 0; i < held; ++i) {
+      video.write(frames.back());
+    }
+    video.release();
+    std::error_code error;
+    if (fs::file_size(temporary, error) == 0 || error) {
+      throw std::runtime_error("cannot write the animation " + path + ": nothing was written");
+    }
+  });
+}
+
+}  // namespace detail
+
+GridShape head_grid_shape(int64_t heads) {
+  if (heads <= 0) {
+    throw std::invalid_argument("a head grid needs at least one head, got " + std::to_string(heads));
+  }
+  const int64_t tiles = heads + 1;
+  GridShape shape;
+  // The smallest square number of columns: sqrt rounded up, exactly (no floating-point sqrt).
+  while (shape.columns * shape.columns < tiles) {
+    ++shape.columns;
+  }
+  shape.rows = (tiles + shape.columns - 1) / shape.columns;
+  return shape;
+}
+
+void write_attention_heatmap(const std::string& path, const at::Tensor& weights,
+                             const std::vector<std::string>& query_labels, const std::vector<std::string>& key_labels,
+                             const HeatmapOptions& options) {
+  detail::write_png(path, detail::render_attention_heatmap(weights, query_labels, key_labels, options).image);
+}
+
+void write_head_grid(const std::string& path, const at::Tensor& weights, const std::vector<std::string>& query_labels,
+                     const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
+  detail::write_png(path, detail::render_head_grid(weights, query_labels, key_labels, options).image);
+}
+
+void write_weight_heatmaps(const std::string& path, const std::vector<NamedMatrix>& matrices,
+                           const WeightHeatmapOptions& options) {
+  detail::write_png(path, detail::render_weight_heatmaps(matrices, options).image);
+}
+
+void write_weight_heatmap(const std::string& path, const at::Tensor& matrix, const WeightHeatmapOptions& options,
+                          const std::vector<std::string>& row_labels, const std::vector<std::string>& column_labels) {
+  write_weight_heatmaps(path, {NamedMatrix{"", matrix, row_labels, column_labels}}, options);
+}
+
+void write_training_curves(const std::string& path, const std::vector<CurvePanel>& panels, const std::string& title) {
+  detail::write_png(path, detail::render_training_curves(panels, title).image);
+}
+
+void write_sentence_attention(const std::string& path, const std::vector<std::string>& model_names,
+                              const std::vector<SentenceAttention>& sentences, const std::string& title) {
+  detail::write_png(path, detail::render_sentence_attention(model_names, sentences, title).image);
+}
+
+void write_learning_animation(const std::string& path, const at::Tensor& frames, const std::vector<std::string>& words,
+                              const std::vector<std::string>& frame_names, const AnimationOptions& options) {
+  const auto extension = detail::lower_extension(path);
+  if (extension == ".avi") {
+    const auto images = detail::render_learning_frames(frames, words, frame_names, options);
+    detail::write_avi(path, images, options.frames_per_second, 2.0);
+  } else if (extension == ".png") {
+    detail::write_png(path, detail::render_learning_strip(frames, words, frame_names, options).image);
+  } else {
+    throw std::invalid_argument("write_learning_animation writes .avi (an animation) or .png (a frame strip), not " +
+                                path);
+  }
+}
+
+void write_embedding_map(const std::string& path, const at::Tensor& embeddings, const std::vector<std::string>& labels,
+                         const std::string& title) {
+  detail::write_png(path, detail::render_embedding_map(embeddings, labels, title).image);
+}
+
+}  // namespace attention::pictures

@@ -1,0 +1,173 @@
+// The program's pictures: what `attention train` writes, the full attention matrix behind `attention heatmap`,
+// and the walk-through of `attention explain` (its numbers against the tutorial's, and its pictures).
+#include "explain.h"
+#include "figures.h"
+#include "task.h"
+#include "trainer.h"
+
+#include "test_support.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+namespace attention::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+class AppPicturesTest : public testing::SeededTest {
+ protected:
+  void SetUp() override {
+    SeededTest::SetUp();
+    dir_ = fs::temp_directory_path() / ("attention_app_pictures_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::string> leftovers() const {
+    std::vector<std::string> temporary;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+      if (entry.path().string().find(".tmp") != std::string::npos) {
+        temporary.push_back(entry.path().string());
+      }
+    }
+    return temporary;
+  }
+
+  fs::path dir_;
+  std::atomic<bool> no_stop_{false};
+};
+
+TEST_F(AppPicturesTest, AttentionMatrixRowsAreTheQueryAttentionOfForward) {
+  for (const std::string kind : {"simple", "scaled", "multihead"}) {
+    TrainConfig config;
+    config.model = kind;
+    config.dim = 16;
+    RelationModel model(config, 20);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto ids = torch::randint(0, 20, {1, 7}, torch::kLong);
+    const auto lengths = torch::full({1}, 7, torch::kLong);
+    const auto matrix = model->attention_matrix(ids, lengths);  // [1, H, 7, 7]
+    ASSERT_EQ(matrix.size(1), kind == "multihead" ? config.heads : 1) << kind;
+    const auto mean = matrix.mean(1)[0];
+    for (int64_t q = 0; q < 7; ++q) {
+      const auto row = model(ids, lengths, torch::full({1}, q, torch::kLong))[0];
+      testing::expect_close(mean[q], row, 1e-5);
+      EXPECT_EQ(mean[q][q].item<float>(), 0.0f) << kind;
+    }
+  }
+}
+
+TEST_F(AppPicturesTest, TrainWritesEveryPictureWholeAndReadable) {
+  const auto split = generate_task(1, 120, 30);
+  TrainConfig config;
+  config.dim = 32;
+  config.epochs = 3;
+  const auto metrics = train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
+  const auto expected = training_picture_files(config, true);
+  EXPECT_EQ(expected.size(), 8u);
+  for (const auto& file : expected) {
+    const auto path = (dir_ / file).string();
+    ASSERT_TRUE(fs::exists(path)) << file;
+    if (fs::path(file).extension() == ".png") {
+      const auto image = cv::imread(path);
+      EXPECT_FALSE(image.empty()) << file;
+      EXPECT_EQ(image.channels(), 3) << file;
+    }
+  }
+  cv::VideoCapture video((dir_ / "learning.avi").string(), cv::CAP_OPENCV_MJPEG);
+  ASSERT_TRUE(video.isOpened());
+  EXPECT_EQ(static_cast<int>(video.get(cv::CAP_PROP_FRAME_COUNT)), 4 + 8);  // epochs 0..3, then 2 s held at 4 fps
+  EXPECT_TRUE(leftovers().empty());
+
+  // Multihead adds W_o; the simple model (nothing to train) writes only the comparison and the embeddings.
+  config.model = "multihead";
+  train(config, split, (dir_ / "multihead").string(), false, no_stop_, [](const EpochReport&) {});
+  EXPECT_TRUE(fs::exists(dir_ / "multihead" / "weights_W_o.png"));
+  config.model = "simple";
+  train(config, split, (dir_ / "simple").string(), false, no_stop_, [](const EpochReport&) {});
+  for (const auto& file : training_picture_files(config, false)) {
+    EXPECT_TRUE(fs::exists(dir_ / "simple" / file)) << file;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "simple" / "weights_W_q.png"));
+  EXPECT_FALSE(fs::exists(dir_ / "simple" / "learning.avi"));
+}
+
+TEST_F(AppPicturesTest, WatchesAWarmExampleWhenThereIsOne) {
+  const auto split = generate_task(1);
+  const auto learning = watch_example(split);
+  ASSERT_TRUE(learning.active);
+  EXPECT_EQ(learning.example.words[static_cast<size_t>(learning.example.query)], "warm");
+  EXPECT_FALSE(watch_example(Split{}).active);
+}
+
+TEST_F(AppPicturesTest, HeatmapOfASentenceAndOfTheWeights) {
+  const auto split = generate_task(1, 120, 30);
+  TrainConfig config;
+  config.dim = 32;
+  config.epochs = 1;
+  config.model = "multihead";
+  config.heads = 2;
+  train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
+  auto loaded = load_model(dir_.string());
+  const auto words = split_words("the cat sat on the mat because it was warm zyzzyva");
+  EXPECT_EQ(attention_matrix_of(loaded, words).sizes(), (std::vector<int64_t>{2, 11, 11}));
+  write_sentence_heatmap((dir_ / "sentence.png").string(), loaded, words);
+  write_weights_picture((dir_ / "weights.png").string(), loaded);
+  EXPECT_FALSE(cv::imread((dir_ / "sentence.png").string()).empty());
+  EXPECT_FALSE(cv::imread((dir_ / "weights.png").string()).empty());
+  EXPECT_THROW_WITH(write_sentence_heatmap((dir_ / "no/such/folder.png").string(), loaded, words), "no/such/folder.png");
+}
+
+TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
+  std::ostringstream out;
+  explain(ExplainOptions{}, out);
+  const auto text = out.str();
+  // "Build a Large Language Model (From Scratch)", ch. 3: the scores, weights and context of "journey".
+  const auto expect_line = [&](const std::string& pattern) {
+    EXPECT_TRUE(std::regex_search(text, std::regex(pattern))) << pattern << "\n" << text;
+  };
+  expect_line("journey +0\\.9544 +1\\.4950 +1\\.4754 +0\\.8434 +0\\.7070 +1\\.0865");
+  expect_line("journey +0\\.1455 +0\\.2278 +0\\.2249 +0\\.1285 +0\\.1077 +0\\.1656");  // naive normalisation
+  expect_line("journey +0\\.1385 +0\\.2379 +0\\.2333 +0\\.1240 +0\\.1082 +0\\.1581");  // softmax
+  expect_line("journey +0\\.4419 +0\\.6515 +0\\.5683");                                  // context vector
+  expect_line("your +-0\\.0739 +0\\.0713");                                              // trainable, seed 789
+  EXPECT_EQ(text.find("Pictures"), std::string::npos);
+}
+
+TEST_F(AppPicturesTest, ExplainWritesAPictureOfEachStep) {
+  ExplainOptions options;
+  options.out_dir = (dir_ / "steps").string();
+  std::ostringstream out;
+  explain(options, out);
+  for (const auto& file : explain_picture_files()) {
+    EXPECT_FALSE(cv::imread((dir_ / "steps" / file).string()).empty()) << file;
+  }
+  EXPECT_NE(out.str().find("Pictures of each step in " + options.out_dir), std::string::npos);
+
+  options.words = split_words("a longer sentence of other words with random embeddings");
+  options.out_dir = (dir_ / "other").string();
+  explain(options, out);
+  EXPECT_TRUE(fs::exists(dir_ / "other" / "01_embeddings.png"));
+  EXPECT_TRUE(leftovers().empty());
+}
+
+TEST_F(AppPicturesTest, ExplainToAnUnwritableFolderFailsBeforePrinting) {
+  ExplainOptions options;
+  options.out_dir = "/dev/null/x";
+  std::ostringstream out;
+  EXPECT_THROW_WITH(explain(options, out), "cannot create the folder /dev/null/x");
+  EXPECT_TRUE(out.str().empty());
+}
+
+}  // namespace
+}  // namespace attention::app
