@@ -75,3 +75,4 @@ if(CONFIG AND EXISTS "${consumer_build}/${CONFIG}/consumer")
   set(consumer "${consumer_build}/${CONFIG}/consumer")  # multi-config generators
 endif()
 run_step("run" "${consumer}")
+run_step("run consumer_pictures" "${consumer}_pictures" "${WORK_DIR}/consumer_heatmap.png")
