@@ -1,5 +1,5 @@
 # Thin wrapper over CMake presets: each target installs what is missing, configures and builds first.
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test test-asan fuzz demo clean
 
 all: build
 
@@ -13,8 +13,27 @@ build: deps
 test: build
 	ctest --preset default
 
+# The whole suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer (cmake/sanitizers/README.md).
+test-asan: deps
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan
+
+# Seeded libFuzzer runs (clang; optional, not in CI) of the data-file reader and tokenizer, then of the modules'
+# validation, FUZZ_SECONDS each. Longer: make fuzz FUZZ_SECONDS=3600 (new inputs collect in build-fuzz/corpus_*,
+# crashes in build-fuzz/crash-*; replay one with ./build-fuzz/tests/fuzz/fuzz_... FILE).
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz --target fuzz_data_file fuzz_attention
+	mkdir -p build-fuzz/corpus_data_file build-fuzz/corpus_attention
+	./build-fuzz/tests/fuzz/fuzz_data_file -seed=1 -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus_data_file tests/fuzz/corpus/data_file
+	./build-fuzz/tests/fuzz/fuzz_attention -seed=1 -max_total_time=$(FUZZ_SECONDS) -max_len=256 \
+		-artifact_prefix=build-fuzz/ build-fuzz/corpus_attention
+
 demo: build
 	./build/apps/attention train
 
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-asan build-fuzz

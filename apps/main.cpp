@@ -14,7 +14,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <ctime>
 #include <iomanip>
@@ -38,6 +40,7 @@ struct TrainCommand {
   bool resume = false;
   bool quiet = false;
   int threads = 0;
+  std::vector<const CLI::Option*> options;  ///< the model and data options, checked against a resumed run
 };
 
 struct PredictCommand {
@@ -52,6 +55,49 @@ struct HeatmapCommand {
   std::string out;
   bool weights = false;
 };
+
+/// A whole number >= 1, with a message that says so (CLI::PositiveNumber prints a range up to DBL_MAX).
+const CLI::Validator kPositiveInteger(
+    [](const std::string& text) {
+      try {
+        size_t used = 0;
+        const auto value = std::stoll(text, &used);
+        if (used == text.size() && value >= 1) {
+          return std::string();
+        }
+      } catch (const std::exception&) {
+      }
+      return "must be a whole number >= 1, got '" + attention::app::printable(text) + "'";
+    },
+    "INT>=1");
+
+/// A finite number > 0.
+const CLI::Validator kPositiveNumber(
+    [](const std::string& text) {
+      try {
+        size_t used = 0;
+        const auto value = std::stod(text, &used);
+        if (used == text.size() && std::isfinite(value) && value > 0) {
+          return std::string();
+        }
+      } catch (const std::exception&) {
+      }
+      return "must be a finite number > 0, got '" + attention::app::printable(text) + "'";
+    },
+    "NUMBER>0");
+
+/// The words of a sentence given on the command line, or a usage error naming `option`.
+std::vector<std::string> words_of(const std::string& option, const std::string& text) {
+  if (const auto problem = attention::app::text_problem(text); !problem.empty()) {
+    throw CLI::ValidationError(option, problem);
+  }
+  auto words = attention::app::split_words(text);
+  if (words.size() > attention::app::kMaxWords) {
+    throw CLI::ValidationError(option, "has " + std::to_string(words.size()) + " words, more than the limit of " +
+                                           std::to_string(attention::app::kMaxWords));
+  }
+  return words;
+}
 
 std::string timestamped_run_dir() {
   const auto now = std::time(nullptr);
@@ -94,6 +140,10 @@ attention::app::Split load_data(const attention::app::TrainConfig& config) {
   }
   auto examples = attention::app::read_examples(config.data);
   if (config.test_data.empty()) {
+    if (examples.size() < 2) {
+      throw std::runtime_error(config.data + ": has 1 example; at least 2 are needed to hold some out (or give "
+                                             "--test-data)");
+    }
     return attention::app::split_examples(std::move(examples), config.seed);
   }
   return {std::move(examples), attention::app::read_examples(config.test_data)};
@@ -132,7 +182,19 @@ int run_train(TrainCommand command) {
     if (command.out.empty()) {
       throw CLI::ValidationError("--resume", "needs --out DIR of the run to continue");
     }
-    command.config = attention::app::read_checkpoint_config(command.out);
+    const auto stored = attention::app::read_checkpoint_config(command.out);
+    // A resumed run continues as it was configured: an option given again must say the same.
+    const nlohmann::json given = command.config, kept = stored;
+    for (const auto* option : command.options) {
+      auto key = option->get_name().substr(2);
+      std::replace(key.begin(), key.end(), '-', '_');
+      if (option->count() > 0 && kept.contains(key) && given.at(key) != kept.at(key)) {
+        throw CLI::ValidationError(option->get_name(), "is " + given.at(key).dump() + " but the run in " +
+                                                           command.out + " has " + kept.at(key).dump() +
+                                                           "; --resume continues a run as it was configured");
+      }
+    }
+    command.config = stored;
   }
   const auto out_dir = command.out.empty() ? timestamped_run_dir() : command.out;
   const auto split = load_data(command.config);
@@ -151,13 +213,14 @@ int run_train(TrainCommand command) {
 }
 
 int run_predict(const PredictCommand& command) {
-  auto loaded = attention::app::load_model(command.checkpoint);
-  const auto words = attention::app::split_words(command.sentence);
-  const auto query_words = attention::app::split_words(command.query);
+  const auto words = words_of("--sentence", command.sentence);
+  const auto query_words = words_of("--query", command.query);
   const auto found = query_words.size() == 1 ? std::find(words.begin(), words.end(), query_words[0]) : words.end();
   if (words.size() < 2 || found == words.end()) {
-    throw CLI::ValidationError("--query", "'" + command.query + "' is not a word of a sentence of 2 or more words");
+    throw CLI::ValidationError("--query", "'" + attention::app::printable(command.query) +
+                                              "' is not a word of a sentence of 2 or more words");
   }
+  auto loaded = attention::app::load_model(command.checkpoint);
   const auto query = static_cast<int64_t>(found - words.begin());
   const auto attention = attention::app::attention_of(loaded, words, query);
   const auto predicted = attention.argmax().item<int64_t>();
@@ -174,9 +237,10 @@ int run_predict(const PredictCommand& command) {
 }
 
 int run_heatmap(const HeatmapCommand& command) {
-  const auto words = attention::app::split_words(command.sentence);
+  const auto words = words_of("--sentence", command.sentence);
   if (!command.weights && words.size() < 2) {
-    throw CLI::ValidationError("--sentence", "needs 2 or more words, got '" + command.sentence + "'");
+    throw CLI::ValidationError("--sentence",
+                               "needs 2 or more words, got '" + attention::app::printable(command.sentence) + "'");
   }
   auto loaded = attention::app::load_model(command.checkpoint);
   if (command.weights) {
@@ -203,7 +267,7 @@ attention::app::ExplainOptions explain_options(const ExplainCommand& command) {
   options.seed = command.seed;
   options.out_dir = command.out;
   if (!command.sentence.empty()) {
-    options.words = attention::app::split_words(command.sentence);
+    options.words = words_of("--sentence", command.sentence);
     if (options.words.empty()) {
       throw CLI::ValidationError("--sentence", "has no words");
     }
@@ -211,10 +275,11 @@ attention::app::ExplainOptions explain_options(const ExplainCommand& command) {
   if (!command.query.empty()) {
     const auto words = options.words.empty() ? attention::app::split_words("Your journey starts with one step")
                                              : options.words;
-    const auto query = attention::app::split_words(command.query);
+    const auto query = words_of("--query", command.query);
     const auto found = query.size() == 1 ? std::find(words.begin(), words.end(), query[0]) : words.end();
     if (found == words.end()) {
-      throw CLI::ValidationError("--query", "'" + command.query + "' is not a word of the sentence");
+      throw CLI::ValidationError("--query", "'" + attention::app::printable(command.query) +
+                                                "' is not a word of the sentence");
     }
     options.query_index = static_cast<size_t>(found - words.begin());
   }
@@ -250,24 +315,28 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"simple", "scaled", "multihead"}))
       ->capture_default_str();
   train_command->add_option("--heads", config.heads, "Heads of --model multihead")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveInteger)
       ->capture_default_str();
   train_command->add_option("--dim", config.dim, "Embedding and attention width")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveInteger)
       ->capture_default_str();
   train_command->add_option("--epochs", config.epochs, "Passes over the training data")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveInteger)
       ->capture_default_str();
   train_command->add_option("--batch-size", config.batch_size, "Examples per step")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveInteger)
       ->capture_default_str();
-  train_command->add_option("--lr", config.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  train_command->add_option("--lr", config.lr, "Adam learning rate")->check(kPositiveNumber)->capture_default_str();
   train_command->add_option("--seed", config.seed, "Seed of data, embeddings, weights and batch order")
       ->capture_default_str();
   train_command->add_flag("--train-embeddings", config.train_embeddings, "Let the word embeddings learn too");
   train_command->add_option("--threads", train.threads, "CPU threads (default: 1, fastest for this small model)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInteger);
   train_command->add_option("--out", train.out, "Output folder (default: runs/<timestamp>)");
+  for (const auto* name : {"--data", "--test-data", "--model", "--heads", "--dim", "--epochs", "--batch-size", "--lr",
+                           "--seed", "--train-embeddings"}) {
+    train.options.push_back(train_command->get_option(name));
+  }
   train_command->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
   train_command->add_flag("--quiet", train.quiet, "Print nothing but errors");
 
@@ -292,6 +361,12 @@ int main(int argc, char** argv) {
   heatmap_command->add_flag("--weights", heatmap.weights, "Draw the attention layer's W_q, W_k, W_v (W_o) instead")
       ->excludes(sentence_option);
 
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* command) { return command->get_name() == argv[1]; }).empty()) {
+    std::cerr << "attention: unknown command '" << attention::app::printable(argv[1])
+              << "' (the commands are explain, train, predict and heatmap)\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
     if (heatmap_command->parsed()) {

@@ -138,11 +138,77 @@ std::vector<std::string> split_words(const std::string& sentence) {
   return words;
 }
 
+namespace {
+
+/// The length of the UTF-8 sequence at `at` (1 to 4), or 0 when it is not valid UTF-8 (overlong forms,
+/// surrogates and code points above U+10FFFF included).
+size_t utf8_length(const std::string& text, size_t at) {
+  const auto byte = [&](size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
+  const auto lead = byte(at);
+  const auto continuation = [&](size_t i, unsigned low = 0x80, unsigned high = 0xBF) {
+    return byte(i) >= low && byte(i) <= high;
+  };
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return continuation(at + 1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const auto low = lead == 0xE0 ? 0xA0u : 0x80u, high = lead == 0xED ? 0x9Fu : 0xBFu;
+    return continuation(at + 1, low, high) && continuation(at + 2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const auto low = lead == 0xF0 ? 0x90u : 0x80u, high = lead == 0xF4 ? 0x8Fu : 0xBFu;
+    return continuation(at + 1, low, high) && continuation(at + 2) && continuation(at + 3) ? 4 : 0;
+  }
+  return 0;
+}
+
+std::string hex_byte(unsigned char byte) {
+  static const char* digits = "0123456789abcdef";
+  return std::string("0x") + digits[byte >> 4] + digits[byte & 15];
+}
+
+}  // namespace
+
+std::string text_problem(const std::string& text) {
+  for (size_t at = 0; at < text.size();) {
+    if (text[at] == '\0') {
+      return "a NUL byte at column " + std::to_string(at + 1) + " (is it a binary file?)";
+    }
+    const auto length = utf8_length(text, at);
+    if (length == 0) {
+      return "byte " + hex_byte(static_cast<unsigned char>(text[at])) + " at column " + std::to_string(at + 1) +
+             " is not valid UTF-8";
+    }
+    at += length;
+  }
+  return "";
+}
+
+std::string printable(const std::string& text, size_t limit) {
+  std::string shown;
+  size_t at = 0;
+  for (; at < text.size() && at < limit;) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    const auto length = utf8_length(text, at);
+    if (length == 0 || byte < 0x20 || byte == 0x7F) {
+      shown += "\\x" + hex_byte(byte).substr(2);
+      ++at;
+    } else {
+      shown.append(text, at, length);
+      at += length;
+    }
+  }
+  return at < text.size() ? shown + "..." : shown;
+}
+
 std::vector<Example> read_examples(const std::string& path) {
-  std::ifstream file(path);
+  std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw std::runtime_error(path + ": cannot open the data file");
   }
+  return read_examples(file, path);
+}
+
+std::vector<Example> read_examples(std::istream& file, const std::string& path) {
   std::vector<Example> examples;
   std::string line;
   int64_t number = 0;
@@ -153,6 +219,9 @@ std::vector<Example> read_examples(const std::string& path) {
     }
     if (line.find_first_not_of(" \t") == std::string::npos || line[line.find_first_not_of(" \t")] == '#') {
       continue;
+    }
+    if (const auto problem = text_problem(line); !problem.empty()) {
+      throw line_error(path, number, problem + "; data files must be UTF-8 text");
     }
     std::vector<std::string> fields;
     std::istringstream stream(line);
@@ -167,18 +236,22 @@ std::vector<Example> read_examples(const std::string& path) {
     Example example;
     example.words = split_words(fields[0]);
     example.relation = "file";
+    if (example.words.size() > kMaxWords) {
+      throw line_error(path, number, "the sentence has " + std::to_string(example.words.size()) +
+                                         " words, more than the limit of " + std::to_string(kMaxWords));
+    }
     const auto query = split_words(fields[1]), target = split_words(fields[2]);
     if (query.size() != 1 || target.size() != 1) {
-      throw line_error(path, number, "query and target must be single words, got '" + fields[1] + "' and '" +
-                                         fields[2] + "'");
+      throw line_error(path, number, "query and target must be single words, got '" + printable(fields[1]) +
+                                         "' and '" + printable(fields[2]) + "'");
     }
     example.query = index_of(example.words, query[0]);
     if (example.query < 0) {
-      throw line_error(path, number, "query '" + query[0] + "' is not a word of the sentence");
+      throw line_error(path, number, "query '" + printable(query[0]) + "' is not a word of the sentence");
     }
     example.target = index_of(example.words, target[0], example.query);
     if (example.target < 0) {
-      throw line_error(path, number, "target '" + target[0] + "' is not a word of the sentence (other than the query)");
+      throw line_error(path, number, "target '" + printable(target[0]) + "' is not a word of the sentence (other than the query)");
     }
     examples.push_back(std::move(example));
   }

@@ -3,11 +3,18 @@
 
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -50,17 +57,78 @@ Batch make_batch(const std::vector<Example>& examples, const std::vector<size_t>
   return batch;
 }
 
+bool all_finite(const std::vector<torch::Tensor>& tensors) {
+  for (const auto& tensor : tensors) {
+    if (!torch::isfinite(tensor).all().item<bool>()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool all_finite_gradients(const std::vector<torch::Tensor>& parameters) {
+  for (const auto& parameter : parameters) {
+    if (parameter.grad().defined() && !torch::isfinite(parameter.grad()).all().item<bool>()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<size_t> all_indices(size_t count) {
   std::vector<size_t> indices(count);
   std::iota(indices.begin(), indices.end(), 0);
   return indices;
 }
 
+/// Writes `bytes` to `path`, checking every write (a full disk is an error here, not a short file).
+void write_file(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
+  }
+  for (size_t written = 0; written < bytes.size();) {
+    const auto count = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (count < 0 && errno == EINTR) {
+      continue;
+    }
+    if (count <= 0) {
+      const int error = count < 0 ? errno : ENOSPC;
+      ::close(fd);
+      throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
+    }
+    written += static_cast<size_t>(count);
+  }
+  if (::close(fd) != 0) {
+    throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
+  }
+}
+
+/// Flushes `path` to the disk, so that after the rename a power cut leaves the new file, not an empty one.
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const int error = errno;
+  if (fd >= 0) {
+    ::close(fd);
+  }
+  if (!synced) {
+    throw std::runtime_error(path + ": cannot flush to disk: " + std::strerror(error));
+  }
+}
+
 /// Writes through a temporary file and a rename, so `path` is always either the old or the new whole file.
-void write_atomically(const fs::path& path, const std::function<void(const std::string&)>& write) {
+/// `verify(temporary)` runs before the rename: a write that failed without saying so (a full disk) never
+/// replaces the old file.
+void write_atomically(const fs::path& path, const std::function<void(const std::string&)>& write,
+                      const std::function<void(const std::string&)>& verify = {}) {
   const auto temporary = path.string() + ".tmp";
   try {
     write(temporary);
+    sync_file(temporary);
+    if (verify) {
+      verify(temporary);
+    }
     fs::rename(temporary, path);
   } catch (...) {
     std::error_code ignored;
@@ -69,6 +137,92 @@ void write_atomically(const fs::path& path, const std::function<void(const std::
   }
 }
 
+uint32_t crc32(const unsigned char* data, size_t size) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> entries{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int bit = 0; bit < 8; ++bit) {
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      }
+      entries[i] = c;
+    }
+    return entries;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+  }
+  return crc ^ 0xFFFFFFFFu;
+}
+
+/// Checks every record of a checkpoint (a zip archive of stored records, as torch::save writes it) against the
+/// CRC-32 in the archive's directory. LibTorch itself does not check them, so without this a flipped byte in
+/// the weights would load silently. Throws std::runtime_error naming the damage.
+void verify_checkpoint_file(const fs::path& file) {
+  std::ifstream stream(file, std::ios::binary);
+  if (!stream) {
+    throw std::runtime_error(file.string() + ": cannot open the checkpoint");
+  }
+  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
+  if (stream.bad()) {
+    throw std::runtime_error(file.string() + ": read error");
+  }
+  const auto damaged = [&](const std::string& what) {
+    return std::runtime_error(file.string() + ": not a readable attention checkpoint, it is damaged (" + what +
+                              "): not written by attention train, or truncated or corrupted since");
+  };
+  const auto u16 = [&](size_t at) -> uint64_t {
+    if (at >= bytes.size() || bytes.size() - at < 2) throw damaged("a record runs past the end of the file");
+    return bytes[at] | (uint64_t{bytes[at + 1]} << 8);
+  };
+  const auto u32 = [&](size_t at) -> uint64_t { return u16(at) | (u16(at + 2) << 16); };
+  const auto u64 = [&](size_t at) -> uint64_t { return u32(at) | (u32(at + 4) << 32); };
+  // The end-of-central-directory record: the last 22 bytes, unless the archive has a comment (ours do not).
+  if (bytes.size() < 22 || u32(bytes.size() - 22) != 0x06054b50) {
+    throw damaged("no zip directory at the end of the file");
+  }
+  const auto end = bytes.size() - 22;
+  uint64_t entries = u16(end + 10), directory = u32(end + 16);
+  if (entries == 0xFFFF || directory == 0xFFFFFFFF) {  // zip64: the locator just before points to the record
+    if (end < 20 || u32(end - 20) != 0x07064b50) throw damaged("no zip64 locator");
+    const auto record = u64(end - 12);
+    if (u32(record) != 0x06064b50) throw damaged("no zip64 directory record");
+    entries = u64(record + 32);
+    directory = u64(record + 48);
+  }
+  for (uint64_t i = 0, at = directory; i < entries; ++i) {
+    if (u32(at) != 0x02014b50) throw damaged("a broken zip directory entry");
+    const auto method = u16(at + 10), name_length = u16(at + 28), extra_length = u16(at + 30);
+    const auto comment_length = u16(at + 32);
+    const auto crc = u32(at + 16);
+    uint64_t size = u32(at + 20), local = u32(at + 42);
+    const auto name_begin = std::min<uint64_t>(at + 46, bytes.size());
+    const auto name_end = std::min<uint64_t>(name_begin + name_length, bytes.size());
+    const std::string name(bytes.begin() + static_cast<std::ptrdiff_t>(name_begin),
+                           bytes.begin() + static_cast<std::ptrdiff_t>(name_end));
+    // zip64 extra field: the 64-bit sizes and offset, for those of the 32-bit fields that are 0xFFFFFFFF.
+    for (uint64_t extra = at + 46 + name_length; extra + 4 <= at + 46 + name_length + extra_length;) {
+      const auto id = u16(extra), length = u16(extra + 2);
+      if (id == 0x0001) {
+        uint64_t field = extra + 4;
+        if (u32(at + 24) == 0xFFFFFFFF) field += 8;
+        if (size == 0xFFFFFFFF) size = u64(field), field += 8;
+        if (local == 0xFFFFFFFF) local = u64(field);
+      }
+      extra += 4 + length;
+    }
+    if (u32(local) != 0x04034b50) throw damaged("record " + name + " has no local header");
+    const auto data = local + 30 + u16(local + 26) + u16(local + 28);
+    if (data > bytes.size() || size > bytes.size() - data) throw damaged("record " + name + " is cut short");
+    // The tensors and the state are stored; only LibTorch's small generated code records (no weights) are
+    // deflated, and those are not checked here.
+    if (method == 0 && crc32(bytes.data() + data, static_cast<size_t>(size)) != crc) {
+      throw damaged("record " + name + " fails its CRC-32 check");
+    }
+    at += 46 + name_length + extra_length + comment_length;
+  }
+}
 /// Progress stored in a checkpoint, so a resumed run ends exactly where an uninterrupted one would.
 struct Progress {
   int64_t epoch = 0;        // epochs completed
@@ -94,11 +248,34 @@ void save_checkpoint(const fs::path& dir, RelationModel& model, const torch::opt
   }
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
-  write_atomically(dir / kCheckpointFile, [&](const std::string& path) { archive.save_to(path); });
+  // Serialised in memory, then written with checked writes: archive.save_to(path) only notices a failed write
+  // (a full disk) when its writer is destroyed, and a destructor that throws ends the program.
+  std::string bytes;
+  archive.save_to([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  try {
+    write_atomically(
+        dir / kCheckpointFile, [&](const std::string& path) { write_file(path, bytes); },
+        [](const std::string& path) { verify_checkpoint_file(path); });
+  } catch (const std::exception& error) {
+    throw std::runtime_error("cannot save the checkpoint " + (dir / kCheckpointFile).string() +
+                             " (the previous one, if any, is kept): " + error.what());
+  }
 }
 
 nlohmann::json read_state(torch::serialize::InputArchive& archive, const fs::path& file) {
   c10::IValue state;
+  std::error_code error;
+  if (!fs::exists(file, error)) {
+    throw std::runtime_error(file.string() + ": no checkpoint there (attention train --out DIR writes DIR/" +
+                             kCheckpointFile + ")");
+  }
+  if (!fs::is_regular_file(file, error)) {
+    throw std::runtime_error(file.string() + ": not a file");
+  }
+  verify_checkpoint_file(file);
   try {
     archive.load_from(file.string());
     archive.read("state", state);
@@ -197,11 +374,12 @@ Evaluation evaluate(RelationModel& model, const Vocabulary& vocabulary, const st
   return evaluation;
 }
 
-nlohmann::json train(const TrainConfig& config, const Split& split, const std::string& out_dir, bool resume,
-                     const std::atomic<bool>& stop, const std::function<void(const EpochReport&)>& on_epoch) {
+namespace {
+
+nlohmann::json train_in(const TrainConfig& config, const Split& split, const std::string& out_dir, bool resume,
+                        const std::atomic<bool>& stop, const std::function<void(const EpochReport&)>& on_epoch) {
   const auto started = std::chrono::steady_clock::now();
   const fs::path dir(out_dir);
-  fs::create_directories(dir);
 
   Vocabulary vocabulary;
   vocabulary.add(split.train);
@@ -272,8 +450,23 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
       const auto loss = torch::nll_loss(attention.clamp_min(1e-12).log(), batch.targets);
       optimizer->zero_grad();
       loss.backward();
+      // A diverging run (a learning rate far too large) stops here, before its weights are stepped or saved:
+      // the checkpoint of the last finished epoch stays as it was.
+      const auto loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value) || !all_finite_gradients(trainable)) {
+        throw std::runtime_error("training diverged at epoch " + std::to_string(progress.epoch + 1) + ", step " +
+                                 std::to_string(progress.step + 1) + " of " + std::to_string(steps_per_epoch) +
+                                 ": the " + (std::isfinite(loss_value) ? "gradient" : "loss") +
+                                 " is not finite (loss " + std::to_string(loss_value) +
+                                 "); try a smaller --lr. The last checkpoint, if any, is of the last finished epoch");
+      }
       optimizer->step();
-      progress.loss_sum += loss.item<double>();
+      progress.loss_sum += loss_value;
+    }
+    if (!all_finite(trainable)) {
+      throw std::runtime_error("training diverged at epoch " + std::to_string(progress.epoch + 1) +
+                               ", its last step: the weights are not finite; try a smaller --lr. The last "
+                               "checkpoint, if any, is of the epoch before");
     }
     model->eval();
     const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count();
@@ -328,6 +521,35 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
   });
   write_training_pictures(out_dir, model, baseline, vocabulary, split, progress.history, learning);
   return metrics;
+}
+
+}  // namespace
+
+nlohmann::json train(const TrainConfig& config, const Split& split, const std::string& out_dir, bool resume,
+                     const std::atomic<bool>& stop, const std::function<void(const EpochReport&)>& on_epoch) {
+  const fs::path dir(out_dir);
+  std::error_code error;
+  if (fs::exists(dir, error) && !fs::is_directory(dir, error)) {
+    throw std::runtime_error(out_dir + ": cannot write the run there: it is a file, not a folder");
+  }
+  bool created = false;
+  try {
+    created = fs::create_directories(dir);
+  } catch (const fs::filesystem_error& failure) {
+    throw std::runtime_error(out_dir + ": cannot create the run folder: " + failure.code().message());
+  }
+  // Temporaries of a run killed while saving (SIGKILL, power cut): never read, so simply dropped.
+  for (const auto* file : {kCheckpointFile, kMetricsFile}) {
+    fs::remove(dir / (std::string(file) + ".tmp"), error);
+  }
+  try {
+    return train_in(config, split, out_dir, resume, stop, on_epoch);
+  } catch (...) {
+    if (created && fs::is_empty(dir, error)) {  // a run that failed before writing anything leaves nothing
+      fs::remove(dir, error);
+    }
+    throw;
+  }
 }
 
 TrainConfig read_checkpoint_config(const std::string& checkpoint_dir) {

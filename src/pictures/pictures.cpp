@@ -44,8 +44,15 @@ void check_writable_location(const std::string& path) {
   if (!fs::is_directory(status)) {
     throw std::runtime_error("cannot write the picture " + path + ": " + folder.string() + " is not a folder");
   }
-  if (fs::is_directory(fs::status(file, error))) {
+  const auto file_status = fs::status(file, error);
+  if (fs::is_directory(file_status)) {
     throw std::runtime_error("cannot write the picture " + path + ": it is a folder");
+  }
+  // A picture is written to a temporary file that is then renamed over `path`: over a device or a pipe
+  // (/dev/full, /dev/stdout) that rename would replace the device itself.
+  if (fs::exists(file_status) && !fs::is_regular_file(file_status)) {
+    throw std::runtime_error("cannot write the picture " + path +
+                             ": it is not a regular file (a device, pipe or socket)");
   }
 }
 

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Bad input, end to end: runs the `attention` program on a table of bad inputs and checks, for each, that it
+#   - exits with the documented code (2 usage error, 1 failure) within a minute, without a crash;
+#   - prints a message naming the problem (a fragment of it, grep -E, case-insensitive);
+#   - never shows the user a LibTorch stack trace ("Exception raised from", "frame #") or a sanitizer report;
+#   - leaves nothing behind: no file or folder is created, changed or removed in its working folder.
+# Usage: cli_bad_input.sh ATTENTION_BINARY SCRATCH_DIR       (ctest runs it as app.bad_input)
+set -uo pipefail
+bin=$(realpath "$1")
+work=$2
+rm -rf "$work"
+mkdir -p "$work/.logs"
+cd "$work" || exit 1
+
+tried=0
+failures=0
+fail() {
+  echo "FAIL [$tried] $*"
+  failures=$((failures + 1))
+}
+
+# Every file and folder, files with their checksum (the logs folder aside): compared before and after each case.
+snapshot() {
+  find . -path ./.logs -prune -o ! -type f -print | sort
+  find . -path ./.logs -prune -o -type f -print0 | sort -z | xargs -0 md5sum
+}
+
+# expect CODE FRAGMENT ARGS...: runs `attention ARGS...`.
+expect() {
+  local code=$1 fragment=$2
+  shift 2
+  tried=$((tried + 1))
+  local before after status
+  before=$(snapshot)
+  timeout 60 "$bin" "$@" > .logs/out 2> .logs/err < /dev/null
+  status=$?
+  after=$(snapshot)
+  local shown="attention ${*:1:8}"
+  shown=${shown:0:160}
+  if [ "$status" -eq 124 ]; then
+    fail "$shown: took more than 60 s"
+  elif [ "$status" -ne "$code" ]; then
+    fail "$shown: exit code $status, expected $code"
+  fi
+  if ! grep -Eqi -- "$fragment" .logs/err; then
+    fail "$shown: the message does not match '$fragment'"
+  fi
+  if grep -Eq 'Exception raised from|frame #|terminate called|AddressSanitizer|runtime error:' .logs/err; then
+    fail "$shown: a stack trace, crash or sanitizer report"
+  fi
+  if [ "$before" != "$after" ]; then
+    fail "$shown: left output behind or changed a file:"
+    diff <(echo "$before") <(echo "$after") | head -5
+  fi
+  if [ "$failures" -gt 0 ] && [ -n "${VERBOSE:-}" ]; then head -c 600 .logs/err; fi
+}
+
+# Fixtures --------------------------------------------------------------------------------------------------
+mkdir -p fixtures
+"$bin" train --dim 64 --epochs 2 --quiet --out fixtures/good > /dev/null || { echo "cannot train the fixture"; exit 1; }
+good=fixtures/good
+cp "$good/checkpoint.pt" fixtures/checkpoint.pt
+size=$(stat -c %s fixtures/checkpoint.pt)
+
+mkdir -p fixtures/no_checkpoint fixtures/checkpoint_is_a_folder/checkpoint.pt fixtures/a_folder
+mkdir -p fixtures/truncated fixtures/corrupted fixtures/garbage_checkpoint fixtures/empty_checkpoint
+head -c $((size / 2)) fixtures/checkpoint.pt > fixtures/truncated/checkpoint.pt
+cp fixtures/checkpoint.pt fixtures/corrupted/checkpoint.pt
+printf '\x5a\xa5\x5a\xa5\x5a\xa5\x5a\xa5' | dd of=fixtures/corrupted/checkpoint.pt bs=1 seek=$((size / 2)) conv=notrunc 2> /dev/null
+: > fixtures/empty_checkpoint/checkpoint.pt
+# Deterministic "random" bytes (a linear congruential sequence), all 256 values.
+garbage() {
+  local n=$1 x=12345 i byte out=""
+  for ((i = 0; i < n; i++)); do
+    x=$(((x * 1103515245 + 12345) % 2147483648))
+    printf -v byte '\\x%02x' $(((x >> 16) % 256))
+    out+=$byte
+  done
+  printf "$out"
+}
+garbage 4096 > fixtures/garbage.bin
+garbage 4096 > fixtures/garbage_checkpoint/checkpoint.pt
+touch fixtures/a_file
+ln -s /dev/full fixtures/full.png  # a device behind a picture's name: must be refused, never replaced
+
+tab=$'\t'
+: > fixtures/empty.tsv
+printf '# only a comment\n\n   \n' > fixtures/comments.tsv
+printf 'the cat sat\tcat\n' > fixtures/two_fields.tsv
+printf 'the cat sat\tcat\tsat\textra\n' > fixtures/four_fields.tsv
+printf 'the cat sat\tdog\tsat\n' > fixtures/query_absent.tsv
+printf 'the cat sat\tcat\tdog\n' > fixtures/target_absent.tsv
+printf 'the cat sat\tthe cat\tsat\n' > fixtures/two_word_query.tsv
+printf 'the caf\xe9 sat\tsat\tthe\n' > fixtures/latin1.tsv
+printf 'the cat\x00 sat\tcat\tsat\n' > fixtures/nul.tsv
+printf 'the cat sat\tcat\tsat\n' > fixtures/one_example.tsv
+printf 'the cat sat on the mat\tcat\tmat\nthe dog sat on the rug\tdog\trug\n' > fixtures/good.tsv
+{ printf 'w%d ' $(seq 1 100000); printf '\tw1\tw2\n'; } > fixtures/huge_sentence.tsv
+huge_argument=$(printf 'w%d ' $(seq 1 300))  # 100,000 words do not fit in one argument (128 KiB): 300 do
+
+# Command line: usage errors (2) --------------------------------------------------------------------------
+expect 2 'subcommand is required' --no-such-option
+expect 2 'not expected: --no-such-option' train --no-such-option
+expect 2 "unknown command 'bogus'" bogus
+expect 2 '--epochs.*missing' train --epochs
+expect 2 '--lr.*missing' train --lr
+expect 2 "--epochs.*>= 1, got '0'" train --epochs 0
+expect 2 "--epochs.*>= 1, got '-3'" train --epochs -3
+expect 2 "--dim.*>= 1, got '0'" train --dim 0
+expect 2 "--dim.*>= 1, got '-64'" train --dim -64
+expect 2 "--dim.*got 'abc'" train --dim abc
+expect 2 "--dim.*got '1e99'" train --dim 1e99
+expect 2 "--dim.*got '99999999999999999999'" train --dim 99999999999999999999
+expect 2 "--heads.*>= 1, got '0'" train --model multihead --heads 0
+expect 2 "--batch-size.*>= 1, got '0'" train --batch-size 0
+expect 2 "--threads.*>= 1, got '-1'" train --threads -1
+expect 2 "--lr.*> 0, got '0'" train --lr 0
+expect 2 "--lr.*> 0, got '-0.1'" train --lr -0.1
+expect 2 "--lr.*finite.*got 'nan'" train --lr nan
+expect 2 "--lr.*finite.*got 'inf'" train --lr inf
+expect 2 '--heads: 5 does not divide --dim 64' train --model multihead --dim 64 --heads 5
+expect 2 '--model.*big' train --model big
+expect 2 '--data.*does not exist: /no/such/file' train --data /no/such/file
+expect 2 '--data.*directory' train --data fixtures/a_folder
+expect 2 '--test-data.*needs --data' train --test-data fixtures/good.tsv
+expect 2 '--resume.*needs --out' train --resume
+expect 2 "--dim.*is 32 but the run in $good has 64" train --resume --out "$good" --dim 32
+expect 2 '--checkpoint is required' predict --sentence 'a b' --query a
+expect 2 '--checkpoint.*does not exist' predict --checkpoint fixtures/nowhere --sentence 'a b' --query a
+expect 2 "--query.*'dog' is not a word" predict --checkpoint "$good" --sentence 'the cat sat' --query dog
+expect 2 '--query.*missing' predict --checkpoint "$good" --sentence 'the cat sat' --query
+expect 2 '--sentence.*300 words, more than the limit of 256' predict --checkpoint "$good" --sentence "$huge_argument" --query w1
+expect 2 '--sentence.*0xe9 at column 8 is not valid UTF-8' predict --checkpoint "$good" --sentence $'the caf\xe9 sat' --query sat
+expect 2 '--query.*0xff.*not valid UTF-8' predict --checkpoint "$good" --sentence 'the cat sat' --query $'\xff'
+expect 2 '--sentence \(or --weights\)' heatmap --checkpoint "$good"
+expect 2 '--sentence.*2 or more words' heatmap --checkpoint "$good" --sentence word
+expect 2 '--sentence.*300 words' heatmap --checkpoint "$good" --sentence "$huge_argument" --out fixtures/x.png
+expect 2 '--(sentence|weights) excludes --(weights|sentence)' heatmap --checkpoint "$good" --sentence 'a b' --weights
+expect 2 "--query.*'zebra' is not a word" explain --query zebra
+expect 2 '--sentence.*has no words' explain --sentence ...
+expect 2 '--sentence.*not valid UTF-8' explain --sentence $'\xc3\x28 b'
+
+# Data files: failures (1) -----------------------------------------------------------------------------------
+expect 1 'empty.tsv: no examples' train --data fixtures/empty.tsv --out run
+expect 1 'comments.tsv: no examples' train --data fixtures/comments.tsv --out run
+expect 1 'garbage.bin:[0-9]+: .*(UTF-8|NUL)' train --data fixtures/garbage.bin --out run
+expect 1 'two_fields.tsv:1: expected 3 tab-separated fields.*found 2' train --data fixtures/two_fields.tsv --out run
+expect 1 'four_fields.tsv:1: expected 3 tab-separated fields.*found 4' train --data fixtures/four_fields.tsv --out run
+expect 1 "query_absent.tsv:1: query 'dog' is not a word" train --data fixtures/query_absent.tsv --out run
+expect 1 "target_absent.tsv:1: target 'dog' is not a word" train --data fixtures/target_absent.tsv --out run
+expect 1 'two_word_query.tsv:1: query and target must be single words' train --data fixtures/two_word_query.tsv --out run
+expect 1 'latin1.tsv:1: byte 0xe9 at column 8 is not valid UTF-8' train --data fixtures/latin1.tsv --out run
+expect 1 'nul.tsv:1: a NUL byte at column 8' train --data fixtures/nul.tsv --out run
+expect 1 'huge_sentence.tsv:1: the sentence has 100000 words, more than the limit of 256' \
+  train --data fixtures/huge_sentence.tsv --out run
+expect 1 'one_example.tsv: has 1 example' train --data fixtures/one_example.tsv --out run
+expect 1 'two_fields.tsv:1: expected 3' train --data fixtures/good.tsv --test-data fixtures/two_fields.tsv --out run
+
+# Checkpoints: failures (1) ----------------------------------------------------------------------------------
+expect 1 'no_checkpoint/checkpoint.pt: no checkpoint there' predict --checkpoint fixtures/no_checkpoint --sentence 'a b' --query a
+expect 1 'no_checkpoint/checkpoint.pt: no checkpoint there' train --resume --out fixtures/no_checkpoint
+expect 1 'checkpoint_is_a_folder/checkpoint.pt: not a file' predict --checkpoint fixtures/checkpoint_is_a_folder --sentence 'a b' --query a
+expect 1 'truncated/checkpoint.pt: not a readable attention checkpoint, it is damaged' predict --checkpoint fixtures/truncated --sentence 'a b' --query a
+expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' predict --checkpoint fixtures/corrupted --sentence 'a b' --query a
+expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' heatmap --checkpoint fixtures/corrupted --weights --out fixtures/x.png
+expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' train --resume --out fixtures/corrupted
+expect 1 'garbage_checkpoint/checkpoint.pt: not a readable attention checkpoint, it is damaged' predict --checkpoint fixtures/garbage_checkpoint --sentence 'a b' --query a
+expect 1 'empty_checkpoint/checkpoint.pt: not a readable attention checkpoint, it is damaged' heatmap --checkpoint fixtures/empty_checkpoint --sentence 'a b'
+
+# Outputs that cannot be written: failures (1) ---------------------------------------------------------------
+expect 1 'full.png: it is not a regular file' heatmap --checkpoint "$good" --sentence 'the cat sat' --out fixtures/full.png
+expect 1 'full.png: it is not a regular file' heatmap --checkpoint "$good" --weights --out fixtures/full.png
+expect 1 'checkpoint.pt is not a folder' heatmap --checkpoint "$good" --sentence 'the cat sat' --out "$good/checkpoint.pt/x.png"
+expect 1 'the folder fixtures/nowhere does not exist' heatmap --checkpoint "$good" --sentence 'the cat sat' --out fixtures/nowhere/x.png
+expect 1 'a_folder: it is a folder' heatmap --checkpoint "$good" --sentence 'the cat sat' --out fixtures/a_folder
+expect 1 'a_file: cannot write the run there: it is a file' train --epochs 1 --dim 64 --out fixtures/a_file
+expect 1 'a_file/run: cannot create the run folder: Not a directory' train --epochs 1 --dim 64 --out fixtures/a_file/run
+expect 1 'a_file.*(Not a directory|not a folder|exists)' explain --out fixtures/a_file
+
+echo "$tried bad inputs tried, $failures failed"
+[ "$failures" -eq 0 ]
