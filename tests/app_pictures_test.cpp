@@ -21,17 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class AppPicturesTest : public testing::SeededTest {
+class AppPicturesTest : public testing::ScratchFolderTest {
  protected:
-  void SetUp() override {
-    SeededTest::SetUp();
-    dir_ = fs::temp_directory_path() / ("attention_app_pictures_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::vector<std::string> leftovers() const {
     std::vector<std::string> temporary;
     for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
@@ -42,7 +33,6 @@ class AppPicturesTest : public testing::SeededTest {
     return temporary;
   }
 
-  fs::path dir_;
   std::atomic<bool> no_stop_{false};
 };
 

@@ -46,18 +46,8 @@ void expect_colour_near(const cv::Vec3b& actual, const cv::Vec3b& expected, int 
   }
 }
 
-class PicturesTest : public testing::SeededTest {
+class PicturesTest : public testing::ScratchFolderTest {
  protected:
-  void SetUp() override {
-    SeededTest::SetUp();
-    dir_ = fs::temp_directory_path() / ("attention_pictures_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::set<std::string> files() const {
     std::set<std::string> names;
     for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
@@ -65,8 +55,6 @@ class PicturesTest : public testing::SeededTest {
     }
     return names;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(PicturesTest, HeatmapIsAThreeChannelPngOfTheRenderedSize) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
 
 namespace attention::testing {
@@ -52,6 +54,19 @@ void expect_gradients_match_finite_differences(const std::function<torch::Tensor
         << "input " << i << " of shape " << inputs[i].sizes() << ": max |autograd - finite difference| = "
         << (actual - expected).abs().max().item<double>();
   }
+}
+
+void ScratchFolderTest::SetUp() {
+  SeededTest::SetUp();
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  dir_ = std::filesystem::temp_directory_path() /
+         ("attention_" + std::to_string(::getpid()) + "_" + test->test_suite_name() + "_" + test->name());
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+}
+
+void ScratchFolderTest::TearDown() {
+  std::filesystem::remove_all(dir_);
 }
 
 torch::Tensor weighting_like(const torch::Tensor& x) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -44,6 +45,17 @@ void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, do
 class SeededTest : public ::testing::Test {
  protected:
   void SetUp() override { torch::manual_seed(0); }
+};
+
+/// A seeded test with a fresh, empty scratch folder `dir_` of its own, removed after the test.
+class ScratchFolderTest : public SeededTest {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  /// `name` inside the scratch folder.
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
 };
 
 }  // namespace attention::testing

@@ -13,21 +13,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TrainTest : public testing::SeededTest {
+class TrainTest : public testing::ScratchFolderTest {
  protected:
-  void SetUp() override {
-    SeededTest::SetUp();
-    dir_ = fs::temp_directory_path() / ("attention_train_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write_file(const std::string& name, const std::string& text) const {
-    const auto path = (dir_ / name).string();
-    std::ofstream(path) << text;
-    return path;
+    std::ofstream(path(name)) << text;
+    return path(name);
   }
 
   static TrainConfig small_config() {
@@ -37,7 +27,6 @@ class TrainTest : public testing::SeededTest {
     return config;
   }
 
-  fs::path dir_;
   std::atomic<bool> no_stop_{false};
 };
 
