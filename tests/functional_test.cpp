@@ -13,15 +13,9 @@ using testing::reference;
 
 class FunctionalTest : public testing::SeededTest {};
 
-const torch::Tensor& tutorial_inputs() {  // "Your journey starts with one step"
-  static const auto inputs = torch::tensor({{0.43, 0.15, 0.89},
-                                            {0.55, 0.87, 0.66},
-                                            {0.57, 0.85, 0.64},
-                                            {0.22, 0.58, 0.33},
-                                            {0.77, 0.25, 0.10},
-                                            {0.05, 0.80, 0.55}},
-                                           torch::kFloat);
-  return inputs;
+/// "Your journey starts with one step": the tutorial's 3-d embeddings, one row per word.
+torch::Tensor tutorial_inputs() {
+  return reference("tutorial", "inputs", torch::kFloat);
 }
 
 // ------------------------------------------------------------------------------------------------- softmax
