@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -57,22 +58,20 @@ Batch make_batch(const std::vector<Example>& examples, const std::vector<size_t>
   return batch;
 }
 
+/// True when every defined tensor of `tensors` holds only finite values (undefined ones, e.g. unused
+/// gradients, are skipped).
 bool all_finite(const std::vector<torch::Tensor>& tensors) {
-  for (const auto& tensor : tensors) {
-    if (!torch::isfinite(tensor).all().item<bool>()) {
-      return false;
-    }
-  }
-  return true;
+  return std::all_of(tensors.begin(), tensors.end(), [](const torch::Tensor& tensor) {
+    return !tensor.defined() || torch::isfinite(tensor).all().item<bool>();
+  });
 }
 
-bool all_finite_gradients(const std::vector<torch::Tensor>& parameters) {
+std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> gradients;
   for (const auto& parameter : parameters) {
-    if (parameter.grad().defined() && !torch::isfinite(parameter.grad()).all().item<bool>()) {
-      return false;
-    }
+    gradients.push_back(parameter.grad());
   }
-  return true;
+  return gradients;
 }
 
 std::vector<size_t> all_indices(size_t count) {
@@ -453,7 +452,7 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
       // A diverging run (a learning rate far too large) stops here, before its weights are stepped or saved:
       // the checkpoint of the last finished epoch stays as it was.
       const auto loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value) || !all_finite_gradients(trainable)) {
+      if (!std::isfinite(loss_value) || !all_finite(gradients_of(trainable))) {
         throw std::runtime_error("training diverged at epoch " + std::to_string(progress.epoch + 1) + ", step " +
                                  std::to_string(progress.step + 1) + " of " + std::to_string(steps_per_epoch) +
                                  ": the " + (std::isfinite(loss_value) ? "gradient" : "loss") +
