@@ -1,5 +1,5 @@
 # Thin wrapper over CMake presets: each target installs what is missing, configures and builds first.
-.PHONY: all deps build test test-asan fuzz demo clean
+.PHONY: all deps build test test-debian13 test-asan fuzz demo clean
 
 all: build
 
@@ -12,6 +12,10 @@ build: deps
 
 test: build
 	ctest --preset default
+
+# The whole suite on Debian 13 (LibTorch 2.6) in a cached debootstrap root: cmake/test-debian13.sh. Needs root.
+test-debian13:
+	bash cmake/test-debian13.sh
 
 # The whole suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer (cmake/sanitizers/README.md).
 test-asan: deps
@@ -36,4 +40,4 @@ demo: build
 	./build/apps/attention train
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz
+	rm -rf build build-debug build-debian13 build-asan build-fuzz
