@@ -7,7 +7,9 @@
 /// torch::nn::MultiheadAttention); see functional.h.
 
 #include <attention/functional.h>
+#include <attention/kv_cache.h>
 #include <attention/multi_head_attention.h>
+#include <attention/positions.h>
 #include <attention/scaled_dot_product_attention.h>
 #include <attention/simple_attention.h>
 #include <attention/version.h>

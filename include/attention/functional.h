@@ -2,8 +2,16 @@
 /// \file
 /// The math of attention as free functions: softmax, masks and scaled dot-product attention.
 ///
-/// Shapes: tensors are batch-first. A query is `[..., Tq, d]`, keys `[..., Tk, d]`, values `[..., Tk, dv]`,
-/// where `...` is any number of leading dimensions (`[B]`, `[B, H]`, or none for unbatched input).
+/// SHAPE LETTERS, used the same way in every file of the library:
+///   B    batch
+///   H    query heads; Hkv key/value heads (grouped-query attention: Hkv divides H; Hkv = H otherwise)
+///   Tq   query length, Tk key length (T where they are equal)
+///   E    model width (`embed_dim`): the width of a module's input and output
+///   d    width of one head's queries and keys (E / H in the multi-head modules)
+///   dv   width of one head's values
+/// Tensors are batch-first. The functional API takes a query `[..., Tq, d]`, keys `[..., Tk, d]` and values
+/// `[..., Tk, dv]`, where `...` is any number of leading dimensions: `[B, H]`, `[B]`, or none (unbatched).
+/// With 4 or more dimensions, dimension -3 is the heads.
 ///
 /// MASK CONVENTION — read this once:
 ///   * a **bool** mask is `true` where a query **may attend** to a key (the convention of PyTorch's
@@ -14,6 +22,14 @@
 /// "multiplicative" mask and is refused with an error.
 /// A mask must broadcast to the scores, `[..., Tq, Tk]` (for the modules: `[B, H, Tq, Tk]`).
 /// A query row whose keys are all masked gets zero weights and a zero context (not NaN), and zero gradients.
+///
+/// POSITIONS, one rule for causal masks, sliding windows, ALiBi and score_mod: key j sits at position j; query
+/// row i sits at position i under CausalAlignment::TopLeft and at i + (Tk - Tq) under BottomRight (as when
+/// decoding with a key/value cache), whether `causal` is set or not.
+///
+/// CALL IT QUALIFIED: `attention::scaled_dot_product_attention(q, k, v)`. On LibTorch 2.x an unqualified call
+/// with tensor arguments also finds `at::scaled_dot_product_attention` by argument-dependent lookup, and the
+/// call is ambiguous, even after `using namespace attention;`.
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -21,20 +37,24 @@
 #include <attention/export.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 
 namespace attention {
 
 /// What an attention function or module returns.
 struct AttentionOutput {
-  /// Attention output: `[B, Tq, dv]` (or `[Tq, dv]` for unbatched input).
+  /// Attention output: `[..., Tq, dv]` from the functional API; `[B, Tq, E]` (or `[Tq, E]` unbatched) from the
+  /// modules.
   torch::Tensor context;
-  /// Softmax-normalised attention weights, each row sums to 1 (0 for a fully masked row):
-  /// `[B, Tq, Tk]` single-head, `[B, H, Tq, Tk]` multi-head. Taken **before** dropout, so they are the
-  /// attention distribution itself. Undefined when weights were not requested (`need_weights(false)`).
+  /// Softmax-normalised attention weights, each row sums to 1 (0 for a fully masked row): `[..., Tq, Tk]` from
+  /// the functional API, `[B, Tq, Tk]` single-head, `[B, H, Tq, Tk]` multi-head (per query head also under
+  /// grouped-query attention). Taken **before** dropout, so they are the attention distribution itself.
+  /// Undefined when weights were not requested (`need_weights(false)`).
   torch::Tensor weights;
 };
 
-/// Where a causal mask's diagonal sits when the query and key lengths differ.
+/// Where a causal mask's diagonal sits when the query and key lengths differ (see POSITIONS above).
 enum class CausalAlignment {
   /// Query i sees keys 0..i (PyTorch's `is_causal`, `tril` of a `[Tq, Tk]` matrix of ones).
   TopLeft,
@@ -42,21 +62,48 @@ enum class CausalAlignment {
   BottomRight,
 };
 
-/// How scaled_dot_product_attention computes its result.
+/// How scaled_dot_product_attention computes its result. chosen_path() tells which one runs.
 enum class AttentionPath {
-  /// Tiled when no weights are requested, dropout is off and the scores would be large (Tq * Tk >=
-  /// kTiledThreshold per head); materialised otherwise.
+  /// The fastest path that can compute the case, chosen by a rule measured per platform (README, "Which path
+  /// runs"): the weights or dropout need Materialized; otherwise Fused where LibTorch's kernel expresses the case,
+  /// else Tiled for long sequences and Materialized for short ones.
   Auto,
   /// Materialise the full `[..., Tq, Tk]` score and weight matrices (needed for weights and dropout).
   Materialized,
-  /// Memory-efficient: tiles of queries and keys with an online softmax (running max and sum), never holding
-  /// the score matrix; O(Tq + Tk) memory per head, forward and backward (recomputed per tile). Requires
+  /// Memory-efficient: tiles of queries and keys with an online softmax (running max and sum), never holding the
+  /// score matrix; O(Tq + Tk) memory per head, forward and backward (recomputed per tile). Tiles that a causal
+  /// mask or a sliding window hides entirely are skipped. On the CPU, tasks of (batch, key/value head, query
+  /// block) run in parallel on LibTorch's threads; float32 accumulators for float16/bfloat16 inputs. Requires
   /// need_weights(false) and no active dropout. Gradients do not flow into a floating mask.
   Tiled,
+  /// LibTorch's fused `at::scaled_dot_product_attention` (flash / memory-efficient / cuDNN kernels on CUDA, the
+  /// flash kernel on the CPU), with this library's semantics (mask convention, zero rows, both causal
+  /// alignments). Needs LibTorch >= 2.1 and need_weights(false). Where the kernel cannot express a case exactly
+  /// (ALiBi, sliding windows, score_mod, grouped heads it would have to copy, or a dense mask it would have to
+  /// build at long lengths) or on LibTorch 1.x, the Tiled path runs instead; chosen_path() says so.
+  Fused,
 };
 
-/// Scores per head (Tq * Tk) from which AttentionPath::Auto takes the tiled path: 1024 x 1024.
-constexpr int64_t kTiledThreshold = int64_t{1} << 20;
+/// Indices of a tile of scores, handed to a ScoreMod. Each is an int64 tensor on the scores' device that
+/// broadcasts to the tile.
+struct ScoreIndex {
+  /// The batch: all dimensions before the heads, flattened (0 for unbatched input).
+  torch::Tensor batch;
+  /// The query head (dimension -3 of the query with 4 or more dimensions; 0 otherwise).
+  torch::Tensor head;
+  /// The query's position (see POSITIONS), not its index within the tile.
+  torch::Tensor query;
+  /// The key's position.
+  torch::Tensor key;
+};
+
+/// FlexAttention's score modification: takes a tile of scores (its last two dimensions are queries and keys;
+/// the leading ones are the path's business) and its ScoreIndex, returns modified scores of the same shape.
+/// Called on every path, possibly several times per forward and backward, and on the CPU from several threads
+/// at once: it must be a pure function of its arguments and of the tensors it captures. Gradients flow into
+/// captured tensors that require grad (on the tiled path they are accumulated into `.grad` of the leaves
+/// they come from, as with re-entrant checkpointing).
+using ScoreMod = std::function<torch::Tensor(const torch::Tensor& scores, const ScoreIndex& index)>;
 
 /// Softmax as exp(x) / sum(exp(x)) along `dim`. For teaching only: exp overflows to inf for scores above
 /// ~88 (float32) and the result becomes NaN. Differentiable.
@@ -72,6 +119,7 @@ ATTENTION_API torch::Tensor causal_mask(int64_t query_len, int64_t key_len, torc
 
 /// Bool mask `[Tq, Tk]`, true where |i - j| <= window: each query sees the keys at most `window` positions
 /// away on either side (combine with causal for a sliding window over the past). `window` >= 0.
+/// AttentionOptions::window() does the same without building the mask, and skips the work it hides.
 ATTENTION_API torch::Tensor local_mask(int64_t query_len, int64_t key_len, int64_t window,
                                        torch::Device device = torch::kCPU);
 
@@ -79,23 +127,40 @@ ATTENTION_API torch::Tensor local_mask(int64_t query_len, int64_t key_len, int64
 /// keys are never attended. Broadcasts against `[B, H, Tq, Tk]`. Lives on the device of `lengths`.
 ATTENTION_API torch::Tensor padding_mask(const torch::Tensor& lengths, int64_t key_len);
 
+/// The score_mod `cap · tanh(score / cap)` (Gemma 2's soft-capping): scores stay within (-cap, cap). cap > 0.
+ATTENTION_API ScoreMod softcap(double cap);
+
 /// Options of scaled_dot_product_attention().
 struct ATTENTION_API AttentionOptions {
   /// Bool (true = may attend) or floating (added to the scores) mask, broadcastable to `[..., Tq, Tk]`.
   TORCH_ARG(torch::Tensor, mask) = {};
   /// Also apply a causal mask (combined with `mask` by logical AND).
   TORCH_ARG(bool, causal) = false;
-  /// Diagonal of the causal mask when Tq != Tk. Default: top-left, as PyTorch.
+  /// Where query rows sit when Tq != Tk (see POSITIONS): the causal diagonal, windows, ALiBi, score_mod.
+  /// Default: top-left, as PyTorch.
   TORCH_ARG(CausalAlignment, causal_alignment) = CausalAlignment::TopLeft;
+  /// Sliding window: a query at position i sees only keys j with |i - j| <= window (with `causal`, its last
+  /// window + 1 keys). Work outside the band is skipped on the tiled path: O(T·window). >= 0; unset = no window.
+  TORCH_ARG(std::optional<int64_t>, window) = std::nullopt;
+  /// ALiBi: float slopes `[H]` (alibi_slopes(H)); adds -slope_h·|i - j| (positions, see above) to the scaled
+  /// scores of head h, computed per tile, never as a dense `[H, Tq, Tk]` tensor. H is the query's dimension -3
+  /// (1 for inputs without heads).
+  TORCH_ARG(torch::Tensor, alibi_slopes) = {};
+  /// Grouped-query attention: keys and values may have fewer heads (dimension -3) than the query, a divisor of
+  /// them; query head h uses key/value head h / (H / Hkv). K and V are never repeated in memory.
+  TORCH_ARG(bool, enable_gqa) = false;
+  /// Modifies each tile of scores; see ScoreMod. Order on every path: the scaled scores, plus a floating mask and
+  /// ALiBi, then score_mod, then the blocking masks (bool mask, causal, window) as -inf.
+  TORCH_ARG(ScoreMod, score_mod) = nullptr;
   /// Probability of zeroing an attention weight (applied only when `training` is true).
   TORCH_ARG(double, dropout) = 0.0;
   /// Dropout is active only when true; the functional API never guesses the mode.
   TORCH_ARG(bool, training) = false;
   /// Multiplier of the scores; <= 0 means the default 1/sqrt(d), d the query width.
   TORCH_ARG(double, scale) = 0.0;
-  /// Return the weights. false skips them (the fast path); `AttentionOutput::weights` is then undefined.
+  /// Return the weights. false skips them (the fast paths); `AttentionOutput::weights` is then undefined.
   TORCH_ARG(bool, need_weights) = true;
-  /// Materialised or tiled computation; see AttentionPath. chosen_path() tells which one runs.
+  /// Which computation runs; see AttentionPath and chosen_path().
   TORCH_ARG(AttentionPath, path) = AttentionPath::Auto;
   /// Rows and columns of a tile of the tiled path (queries and keys); 0 = the defaults (kDefaultQueryBlock
   /// queries x kDefaultKeyBlock keys). Results do not depend on it beyond rounding.
@@ -104,19 +169,22 @@ struct ATTENTION_API AttentionOptions {
 
 /// Default tile of the tiled path: queries x keys per tile.
 constexpr int64_t kDefaultQueryBlock = 256;
-constexpr int64_t kDefaultKeyBlock = 1024;
+constexpr int64_t kDefaultKeyBlock = 512;
 
-/// The path (Materialized or Tiled) that scaled_dot_product_attention takes for these lengths and options.
-/// Throws c10::Error when AttentionPath::Tiled is forced together with need_weights or active dropout.
-ATTENTION_API AttentionPath chosen_path(int64_t query_len, int64_t key_len, const AttentionOptions& options);
+/// The path (Materialized, Tiled or Fused) that scaled_dot_product_attention takes for these inputs and options:
+/// the one it would run, after every fallback. Validates like scaled_dot_product_attention. Throws c10::Error
+/// when AttentionPath::Tiled or Fused is forced together with need_weights or active dropout (Tiled).
+ATTENTION_API AttentionPath chosen_path(const torch::Tensor& query, const torch::Tensor& key,
+                                        const torch::Tensor& value, const AttentionOptions& options = {});
 
 /// Sets the number of CPU threads LibTorch uses for intra-op parallelism (at::set_num_threads); n >= 1.
-/// Safe to call more than once. Results are the same for any thread count.
+/// Safe to call more than once. Results are the same for any thread count. The library itself never changes it.
 ATTENTION_API void set_num_threads(int n);
 
 /// softmax(q kᵀ · scale + mask) v, with dropout on the weights in training.
-/// q `[..., Tq, d]`, k `[..., Tk, d]`, v `[..., Tk, dv]` (same leading dimensions, same floating dtype and
-/// device) → context `[..., Tq, dv]`, weights `[..., Tq, Tk]`. Tk = 0 gives a zero context; Tq = 0 an empty one.
+/// q `[..., Tq, d]`, k `[..., Tk, d]`, v `[..., Tk, dv]` (same leading dimensions, except fewer key/value heads
+/// with enable_gqa; same floating dtype and device) → context `[..., Tq, dv]`, weights `[..., Tq, Tk]`.
+/// Tk = 0 gives a zero context; Tq = 0 an empty one.
 /// Throws c10::Error naming the shapes on mismatched ranks, widths, lengths or masks.
 ///
 /// Example:
@@ -125,15 +193,16 @@ ATTENTION_API AttentionOutput scaled_dot_product_attention(const torch::Tensor& 
                                                            const torch::Tensor& value,
                                                            const AttentionOptions& options = {});
 
-/// Non-trainable self-attention of the inputs `[B, T, D]` or `[T, D]`: scores are plain dot products x xᵀ
+/// Non-trainable self-attention of the inputs `[B, T, E]` or `[T, E]`: scores are plain dot products x xᵀ
 /// (no scaling), weights their softmax, context = weights · x.
 ATTENTION_API AttentionOutput simple_attention(const torch::Tensor& inputs);
 
-/// Non-trainable attention of `query` `[B, Tq, D]` over `inputs` `[B, T, D]` (or unbatched `[Tq, D]`, `[T, D]`):
+/// Non-trainable attention of `query` `[B, Tq, E]` over `inputs` `[B, T, E]` (or unbatched `[Tq, E]`, `[T, E]`):
 /// scores = query · inputsᵀ, weights = softmax(scores), context = weights · inputs.
 ATTENTION_API AttentionOutput simple_attention(const torch::Tensor& query, const torch::Tensor& inputs);
 
-/// Mean of per-head weights over the heads (dimension -3): `[B, H, Tq, Tk]` → `[B, Tq, Tk]`, `[H, Tq, Tk]` → `[Tq, Tk]`.
+/// Mean of per-head weights over the heads (dimension -3): `[B, H, Tq, Tk]` → `[B, Tq, Tk]`, `[H, Tq, Tk]` →
+/// `[Tq, Tk]`.
 ATTENTION_API torch::Tensor mean_over_heads(const torch::Tensor& per_head_weights);
 
 }  // namespace attention

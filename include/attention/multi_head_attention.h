@@ -1,9 +1,11 @@
 #pragma once
 /// \file
-/// MultiHeadAttention (W_q, W_k, W_v, W_o; self- or cross-attention) and SelfAttention.
+/// MultiHeadAttention (W_q, W_k, W_v, W_o; self- or cross-attention) and SelfAttention (with rotary positions
+/// and a key/value cache for generation). Both support grouped-query and multi-query attention (num_kv_heads).
 
 #include <attention/export.h>
 #include <attention/functional.h>
+#include <attention/kv_cache.h>
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/activation.h>
@@ -18,11 +20,14 @@ namespace attention {
 /// `num_heads`, which must divide `embed_dim`.
 struct ATTENTION_API MultiHeadAttentionOptions {
   MultiHeadAttentionOptions(int64_t embed_dim, int64_t num_heads)
-      : embed_dim_(embed_dim), num_heads_(num_heads), kdim_(embed_dim), vdim_(embed_dim) {}
-  /// Width of the query input, of each projection and of the output.
+      : embed_dim_(embed_dim), num_heads_(num_heads), num_kv_heads_(num_heads), kdim_(embed_dim), vdim_(embed_dim) {}
+  /// Width E of the query input, of W_q's and W_o's output and of the output.
   TORCH_ARG(int64_t, embed_dim);
-  /// Number of heads; each head has width embed_dim / num_heads.
+  /// Number of query heads H; each head has width d = E / H.
   TORCH_ARG(int64_t, num_heads);
+  /// Number of key/value heads Hkv, a divisor of num_heads: grouped-query attention (1: multi-query). W_k and W_v
+  /// project to Hkv·d. Default: num_heads (plain multi-head attention).
+  TORCH_ARG(int64_t, num_kv_heads);
   /// Width of the key input (cross-attention from another width). Default: embed_dim.
   TORCH_ARG(int64_t, kdim);
   /// Width of the value input. Default: embed_dim.
@@ -40,8 +45,9 @@ struct ATTENTION_API MultiHeadAttentionOptions {
 };
 
 /// Multi-head attention: heads computed in one batched pass, no per-head loop. Submodules `W_q`
-/// (embed_dim → embed_dim), `W_k` (kdim → embed_dim), `W_v` (vdim → embed_dim), `W_o` (embed_dim → embed_dim),
-/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation.
+/// (embed_dim → embed_dim), `W_k` (kdim → Hkv·d), `W_v` (vdim → Hkv·d), `W_o` (embed_dim → embed_dim),
+/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation. When query, key and
+/// value are the same tensor, the three input projections are one matrix product.
 ///
 /// Example:
 ///   attention::MultiHeadAttention mha(attention::MultiHeadAttentionOptions(64, 8));
@@ -52,9 +58,9 @@ class ATTENTION_API MultiHeadAttentionImpl : public torch::nn::Cloneable<MultiHe
       : MultiHeadAttentionImpl(MultiHeadAttentionOptions(embed_dim, num_heads)) {}
   explicit MultiHeadAttentionImpl(const MultiHeadAttentionOptions& options);
 
-  /// query `[B, Tq, embed_dim]`, key `[B, Tk, kdim]`, value `[B, Tk, vdim]` (or all unbatched) → context
-  /// `[B, Tq, embed_dim]`, weights per head `[B, H, Tq, Tk]` (mean: mean_over_heads()). `mask`: bool
-  /// (true = may attend) or additive float, broadcastable to `[B, H, Tq, Tk]`; ANDed with the causal mask.
+  /// query `[B, Tq, E]`, key `[B, Tk, kdim]`, value `[B, Tk, vdim]` (or all unbatched) → context `[B, Tq, E]`,
+  /// weights per query head `[B, H, Tq, Tk]` (mean: mean_over_heads()). `mask`: bool (true = may attend) or
+  /// additive float, broadcastable to `[B, H, Tq, Tk]`; ANDed with the causal mask.
   AttentionOutput forward(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                           const torch::Tensor& mask = {});
 
@@ -83,13 +89,21 @@ TORCH_MODULE(MultiHeadAttention);
 /// Remember that source's masks use the opposite convention (true = blocked).
 ATTENTION_API void import_weights(MultiHeadAttentionImpl& target, const torch::nn::MultiheadAttentionImpl& source);
 
-/// Options of SelfAttention: as MultiHeadAttentionOptions, with query = key = value.
+/// Options of SelfAttention: as MultiHeadAttentionOptions, with query = key = value, and rotary positions.
 struct ATTENTION_API SelfAttentionOptions {
-  SelfAttentionOptions(int64_t embed_dim, int64_t num_heads) : embed_dim_(embed_dim), num_heads_(num_heads) {}
-  /// Width of the input, of each projection and of the output.
+  SelfAttentionOptions(int64_t embed_dim, int64_t num_heads)
+      : embed_dim_(embed_dim), num_heads_(num_heads), num_kv_heads_(num_heads) {}
+  /// Width E of the input and of the output.
   TORCH_ARG(int64_t, embed_dim);
-  /// Number of heads; must divide embed_dim.
+  /// Number of query heads H; must divide embed_dim.
   TORCH_ARG(int64_t, num_heads);
+  /// Number of key/value heads Hkv, a divisor of num_heads (grouped-query attention). Default: num_heads.
+  TORCH_ARG(int64_t, num_kv_heads);
+  /// Rotate the queries and keys of each head by their positions (rotary_embedding(), rotate-half convention);
+  /// the head width must be even. With a cache, positions continue from cache.size(). Default: false.
+  TORCH_ARG(bool, rope) = false;
+  /// The base of the rotary frequencies. Default: 10000.
+  TORCH_ARG(double, rope_base) = 10000.0;
   /// Biases in W_q, W_k, W_v, W_o. Default: true.
   TORCH_ARG(bool, bias) = true;
   /// Dropout probability on the attention weights, in training mode only. Default: 0.
@@ -101,8 +115,9 @@ struct ATTENTION_API SelfAttentionOptions {
 };
 
 /// Multi-head self-attention of x over itself: a MultiHeadAttention whose query, key and value are x, with
-/// the three input projections fused into one matrix product. Submodules `W_q`, `W_k`, `W_v`, `W_o` as in
-/// MultiHeadAttention, so weights move between the two by name.
+/// the three input projections fused into one matrix product, optional rotary positions, and generation with a
+/// key/value cache. Submodules `W_q`, `W_k`, `W_v`, `W_o` as in MultiHeadAttention, so weights move between the
+/// two by name.
 ///
 /// Example:
 ///   attention::SelfAttention self(attention::SelfAttentionOptions(64, 8).causal(true));
@@ -113,9 +128,16 @@ class ATTENTION_API SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentio
       : SelfAttentionImpl(SelfAttentionOptions(embed_dim, num_heads)) {}
   explicit SelfAttentionImpl(const SelfAttentionOptions& options);
 
-  /// x `[B, T, embed_dim]` or `[T, embed_dim]` → context of the same shape, weights `[B, H, T, T]`.
+  /// x `[B, T, E]` or `[T, E]` → context of the same shape, weights `[B, H, T, T]`.
   /// `mask`: bool (true = may attend) or additive float, broadcastable to `[B, H, T, T]`.
   AttentionOutput forward(const torch::Tensor& x, const torch::Tensor& mask = {});
+
+  /// Generation: the new tokens x_new `[B, T_new, E]` (or `[T_new, E]`) attend to the `cache`d tokens and to
+  /// themselves (bottom-right causal when the module is causal, otherwise to all of them), and their keys and
+  /// values are appended to the cache. `mask` broadcasts to `[B, H, T_new, T_cached + T_new]`. Returns the new
+  /// tokens' context and weights `[B, H, T_new, T_cached + T_new]`. Decoding token by token equals the causal
+  /// forward() of the whole sequence; each step costs O(T_cached), not O(T²).
+  AttentionOutput forward_cached(const torch::Tensor& x_new, KVCache& cache, const torch::Tensor& mask = {});
 
   void reset() override;
   void reset_parameters();
@@ -131,6 +153,10 @@ class ATTENTION_API SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentio
 
  protected:
   FORWARD_HAS_DEFAULT_ARGS({1, torch::nn::AnyValue(torch::Tensor())})
+
+ private:
+  /// forward() without a cache, forward_cached() with one.
+  AttentionOutput attend_to_self(const torch::Tensor& x, const torch::Tensor& mask, KVCache* cache);
 };
 
 TORCH_MODULE(SelfAttention);

@@ -64,6 +64,42 @@ grad_sdpa
     fully masked row has zero weights (no NaN); ``context = weights @ v``;
     ``loss = (context * sin(arange(numel).view_as(context))).sum()``.
     Stores ``grad_q``, ``grad_k``, ``grad_v``.
+
+gqa
+    Grouped-query attention, float64: ``torch.manual_seed(4)``; q (2,4,5,8),
+    k (2,2,6,8), v (2,2,6,3) from randn; query head h uses key/value head
+    h // 2 (``repeat_interleave`` of k and v over the heads, the reference).
+    Padding mask from lengths [6, 3] (True = may attend, ``[2,1,1,6]``), plus
+    causal bottom-right (query i sees keys j <= i + 1).  ``context``,
+    per-query-head ``weights`` (2,4,5,6) and, for ``loss = (context *
+    sin(arange)).sum()``, ``grad_q``, ``grad_k``, ``grad_v``.
+
+window
+    Sliding windows, float64: ``torch.manual_seed(5)``; q (1,2,5,4),
+    k (1,2,9,4), v (1,2,9,3).  Positions: key j at j, query i at i + 4
+    (bottom-right).  ``local_context``: |i + 4 - j| <= 2; ``causal_context``:
+    additionally j <= i + 4 (each query sees its last 3 keys).  With
+    ``grad_*`` of the causal case for the sin-weighted loss.
+
+alibi
+    ALiBi, float64: ``slopes_6`` and ``slopes_8`` from the paper's
+    ``get_slopes`` (ofirpress/attention_with_linear_biases) for 6 and 8 heads;
+    q, k (1,6,7,4), v (1,6,7,2) from ``torch.manual_seed(6)``; scores
+    ``q k^T / 2 - slope_h * |i - j|``, causal top-left; ``context`` and the
+    ``grad_*`` of the sin-weighted loss.
+
+score_mod
+    score_mod, float64: ``torch.manual_seed(7)``; q (2,3,6,4), k (2,3,6,4),
+    v (2,3,6,5).  ``softcap_context``: scores ``5 tanh((q k^T / 2) / 5)``,
+    causal.  ``bias_context``: a learnable relative-position table
+    ``bias`` (3, 11) from randn added as ``bias[h, i - j + 5]``, causal; with
+    ``grad_bias``, ``grad_q``, ``grad_k``, ``grad_v`` of the sin-weighted loss.
+
+rotary
+    Rotary embeddings, rotate-half convention (GPT-NeoX, Llama): x (2,3,5,8)
+    float64 from ``torch.manual_seed(8)``, positions [0, 1, 7, 65535, 65536],
+    ``rotated`` with base 10000; ``positions_bt`` (2,5) and ``rotated_bt``
+    with base 500 (per-batch positions).
 """
 
 import json
@@ -223,6 +259,137 @@ def case_grad_sdpa():
             "grad_q": t(q.grad), "grad_k": t(k.grad), "grad_v": t(v.grad)}
 
 
+def sin_weighted_loss(context):
+    coeff = torch.arange(context.numel()).view_as(context).double().sin()
+    return (context * coeff).sum()
+
+
+def attend(q, k, v, allowed, bias=None, scale=None):
+    """Reference attention in float64: masked softmax (rows with nothing
+    allowed give zeros), optional additive bias before masking."""
+    scale = scale if scale is not None else 1 / math.sqrt(q.shape[-1])
+    scores = q @ k.transpose(-2, -1) * scale
+    if bias is not None:
+        scores = scores + bias
+    weights = torch.softmax(scores.masked_fill(~allowed, -1e300), dim=-1)
+    weights = weights * allowed.any(-1, keepdim=True)
+    return weights @ v, weights
+
+
+def grads_of(context, *tensors):
+    sin_weighted_loss(context).backward()
+    return [x.grad for x in tensors]
+
+
+def case_gqa():
+    torch.manual_seed(4)
+    q = torch.randn(2, 4, 5, 8, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(2, 2, 6, 8, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, 2, 6, 3, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([6, 3])
+    padding = (torch.arange(6).view(1, 6) < lengths.view(2, 1)).view(2, 1, 1, 6)
+    causal = torch.ones(5, 6, dtype=torch.bool).tril(6 - 5)
+    allowed = padding & causal
+    context, weights = attend(q, k.repeat_interleave(2, 1),
+                              v.repeat_interleave(2, 1), allowed)
+    grad_q, grad_k, grad_v = grads_of(context, q, k, v)
+    return {"q": t(q), "k": t(k), "v": t(v), "padding": t(padding),
+            "context": t(context), "weights": t(weights),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v)}
+
+
+def case_window():
+    torch.manual_seed(5)
+    q = torch.randn(1, 2, 5, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(1, 2, 9, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(1, 2, 9, 3, dtype=torch.float64, requires_grad=True)
+    query_pos = torch.arange(5).view(5, 1) + 4
+    key_pos = torch.arange(9).view(1, 9)
+    local = (query_pos - key_pos).abs() <= 2
+    local_context, _ = attend(q, k, v, local)
+    causal_context, _ = attend(q, k, v, local & (key_pos <= query_pos))
+    grad_q, grad_k, grad_v = grads_of(causal_context, q, k, v)
+    return {"q": t(q), "k": t(k), "v": t(v),
+            "local_context": t(local_context),
+            "causal_context": t(causal_context),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v)}
+
+
+def paper_slopes(n):
+    """get_slopes of ofirpress/attention_with_linear_biases."""
+    def power_of_2(n):
+        start = 2 ** (-2 ** -(math.log2(n) - 3))
+        return [start * start ** i for i in range(n)]
+    if math.log2(n).is_integer():
+        return power_of_2(n)
+    closest = 2 ** math.floor(math.log2(n))
+    return power_of_2(closest) + paper_slopes(2 * closest)[0::2][:n - closest]
+
+
+def case_alibi():
+    torch.manual_seed(6)
+    q = torch.randn(1, 6, 7, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(1, 6, 7, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(1, 6, 7, 2, dtype=torch.float64, requires_grad=True)
+    slopes = torch.tensor(paper_slopes(6), dtype=torch.float64)
+    distance = (torch.arange(7).view(7, 1) - torch.arange(7).view(1, 7)).abs()
+    bias = -slopes.view(6, 1, 1) * distance
+    causal = torch.ones(7, 7, dtype=torch.bool).tril()
+    context, _ = attend(q, k, v, causal, bias=bias)
+    grad_q, grad_k, grad_v = grads_of(context, q, k, v)
+    return {"slopes_6": t(slopes),
+            "slopes_8": t(torch.tensor(paper_slopes(8), dtype=torch.float64)),
+            "q": t(q), "k": t(k), "v": t(v), "context": t(context),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v)}
+
+
+def case_score_mod():
+    torch.manual_seed(7)
+    q = torch.randn(2, 3, 6, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(2, 3, 6, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, 3, 6, 5, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, 11, dtype=torch.float64, requires_grad=True)
+    causal = torch.ones(6, 6, dtype=torch.bool).tril()
+    scores = q @ k.transpose(-2, -1) / 2
+    capped = 5 * torch.tanh(scores / 5)
+    softcap_weights = torch.softmax(capped.masked_fill(~causal, -1e300), -1)
+    softcap_context = softcap_weights @ v
+    relative = torch.arange(6).view(6, 1) - torch.arange(6).view(1, 6) + 5
+    biased = scores + bias[:, relative]
+    weights = torch.softmax(biased.masked_fill(~causal, -1e300), -1)
+    bias_context = weights @ v
+    grad_q, grad_k, grad_v, grad_bias = grads_of(bias_context, q, k, v, bias)
+    return {"q": t(q), "k": t(k), "v": t(v), "bias": t(bias),
+            "softcap_context": t(softcap_context),
+            "bias_context": t(bias_context), "grad_bias": t(grad_bias),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v)}
+
+
+def rotate(x, positions, base):
+    """Llama's apply_rotary_pos_emb (rotate_half), in float64."""
+    d = x.shape[-1]
+    inv_freq = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+    angles = positions.double().unsqueeze(-1) * inv_freq
+    emb = torch.cat((angles, angles), dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    if positions.dim() == 2:
+        cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+    half = d // 2
+    rotated_half = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated_half * sin
+
+
+def case_rotary():
+    torch.manual_seed(8)
+    x = torch.randn(2, 3, 5, 8, dtype=torch.float64)
+    positions = torch.tensor([0, 1, 7, 65535, 65536])
+    positions_bt = torch.tensor([[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]])
+    return {"x": t(x), "positions": t(positions),
+            "rotated": t(rotate(x, positions, 10000.0)),
+            "positions_bt": t(positions_bt),
+            "rotated_bt": t(rotate(x, positions_bt, 500.0))}
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     ref = {
@@ -235,6 +402,11 @@ def main():
         "causal_rect": case_causal_rect(),
         "softmax_large": case_softmax_large(),
         "grad_sdpa": case_grad_sdpa(),
+        "gqa": case_gqa(),
+        "window": case_window(),
+        "alibi": case_alibi(),
+        "score_mod": case_score_mod(),
+        "rotary": case_rotary(),
     }
     json.dump(ref, sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")

@@ -1,0 +1,122 @@
+#include "validation.h"
+
+#include <torch/torch.h>
+
+namespace attention::detail {
+namespace {
+
+/// Throws unless `mask` broadcasts to `scores_shape` and is bool or an additive floating mask.
+void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, const char* where) {
+  TORCH_CHECK(mask.scalar_type() == torch::kBool || mask.is_floating_point(), where,
+              ": mask must be bool (true = may attend) or floating (added to the scores), got ", mask.scalar_type(),
+              ". Note: torch::nn::MultiheadAttention uses true = blocked; convert its masks with logical_not()");
+  bool broadcasts = mask.dim() <= static_cast<int64_t>(scores_shape.size());
+  for (int64_t i = 1; broadcasts && i <= mask.dim(); ++i) {
+    const auto size = mask.size(-i);
+    broadcasts = size == 1 || size == scores_shape[scores_shape.size() - i];
+  }
+  TORCH_CHECK(broadcasts, where, ": mask of shape ", mask.sizes(), " does not broadcast to the scores ",
+              scores_shape, " ([batch, heads, query length, key length])");
+  if (mask.is_floating_point() && mask.numel() > 0) {
+    const bool only_zeros_and_ones = ((mask == 0) | (mask == 1)).all().item<bool>();
+    TORCH_CHECK(!(only_zeros_and_ones && (mask == 1).any().item<bool>()), where,
+                ": the floating mask holds only 0s and 1s, which looks like a multiplicative mask. Floating masks are "
+                "ADDED to the scores (use 0 to keep and -inf to block), or pass a bool mask (true = may attend)");
+  }
+}
+
+}  // namespace
+
+void check_floating(const torch::Tensor& tensor, const char* where, const char* what) {
+  TORCH_CHECK(tensor.defined(), where, ": ", what, " is an undefined tensor");
+  TORCH_CHECK(tensor.is_floating_point(), where, ": ", what, " must be floating point, got ", tensor.scalar_type(),
+              " of shape ", tensor.sizes());
+}
+
+void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                            bool enable_gqa, const char* where) {
+  check_floating(query, where, "query");
+  check_floating(key, where, "key");
+  check_floating(value, where, "value");
+  TORCH_CHECK(query.scalar_type() == key.scalar_type() && key.scalar_type() == value.scalar_type(), where,
+              ": query, key and value must share a dtype, got ", query.scalar_type(), ", ", key.scalar_type(), ", ",
+              value.scalar_type());
+  TORCH_CHECK(query.device() == key.device() && key.device() == value.device(), where,
+              ": query, key and value must be on one device, got ", query.device(), ", ", key.device(), ", ",
+              value.device());
+  TORCH_CHECK(query.dim() >= 2 && query.dim() == key.dim() && key.dim() == value.dim(), where,
+              ": query, key and value must have the same rank >= 2 ([..., T, d]), got query ", query.sizes(),
+              ", key ", key.sizes(), ", value ", value.sizes());
+  const auto leading = [](const torch::Tensor& x) { return x.sizes().slice(0, x.dim() - 2); };
+  if (enable_gqa) {
+    TORCH_CHECK(query.dim() >= 3, where, ": enable_gqa needs heads at dimension -3 ([..., H, T, d]), got query ",
+                query.sizes());
+    const auto heads = query.size(-3), kv_heads = key.size(-3);
+    TORCH_CHECK(leading(key) == leading(value) &&
+                    query.sizes().slice(0, query.dim() - 3) == key.sizes().slice(0, key.dim() - 3) && kv_heads > 0 &&
+                    heads % kv_heads == 0,
+                where, ": with enable_gqa, keys and values need the query's leading dimensions but for a number of "
+                "heads (dimension -3) that divides the query's, got query ", query.sizes(), ", key ", key.sizes(),
+                ", value ", value.sizes());
+  } else {
+    TORCH_CHECK(leading(query) == leading(key) && leading(key) == leading(value), where,
+                ": query, key and value must have equal leading (batch, head) dimensions, got query ", query.sizes(),
+                ", key ", key.sizes(), ", value ", value.sizes(),
+                query.dim() >= 3 && query.size(-3) != key.size(-3) ? " (fewer key/value heads need enable_gqa(true))"
+                                                                   : "");
+  }
+  TORCH_CHECK(query.size(-1) == key.size(-1), where, ": query width (", query.size(-1), ") must equal key width (",
+              key.size(-1), "), got query ", query.sizes(), ", key ", key.sizes());
+  TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ",
+              key.sizes(), ", value ", value.sizes());
+}
+
+void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
+                             const char* where) {
+  check_dropout(options.dropout(), where);
+  TORCH_CHECK(options.block_size() >= 0, where, ": block_size must be >= 0 (0 = default), got ", options.block_size());
+  TORCH_CHECK(!options.window() || *options.window() >= 0, where, ": window must be >= 0, got ", *options.window());
+  if (options.mask().defined()) {
+    auto scores_shape = query.sizes().vec();
+    scores_shape.back() = key.size(-2);
+    check_mask(options.mask(), scores_shape, where);
+  }
+  if (const auto& slopes = options.alibi_slopes(); slopes.defined()) {
+    const bool has_heads = query.dim() >= 4 || (query.dim() == 3 && options.enable_gqa());
+    const int64_t heads = has_heads ? query.size(-3) : 1;
+    TORCH_CHECK(slopes.is_floating_point() && slopes.dim() == 1 && slopes.size(0) == heads, where,
+                ": alibi_slopes must be a floating tensor [H] with one slope per query head (H = ", heads,
+                " for a query of shape ", query.sizes(), "), got ", slopes.scalar_type(), " of shape ", slopes.sizes(),
+                "; attention::alibi_slopes(H) makes them");
+  }
+}
+
+void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                         int64_t query_width, int64_t key_width, int64_t value_width, const char* where) {
+  check_floating(query, where, "query");
+  check_floating(key, where, "key");
+  check_floating(value, where, "value");
+  TORCH_CHECK((query.dim() == 2 || query.dim() == 3) && query.dim() == key.dim() && key.dim() == value.dim(), where,
+              ": query, key and value must all be batched [B, T, E] or all unbatched [T, E], got query ",
+              query.sizes(), ", key ", key.sizes(), ", value ", value.sizes());
+  TORCH_CHECK(query.dim() == 2 || (query.size(0) == key.size(0) && key.size(0) == value.size(0)), where,
+              ": query, key and value must have the same batch size, got query ", query.sizes(), ", key ",
+              key.sizes(), ", value ", value.sizes());
+  TORCH_CHECK(query.size(-1) == query_width, where, ": query width must be ", query_width, ", got query ",
+              query.sizes());
+  TORCH_CHECK(key.size(-1) == key_width, where, ": key width must be ", key_width, ", got key ", key.sizes());
+  TORCH_CHECK(value.size(-1) == value_width, where, ": value width must be ", value_width, ", got value ",
+              value.sizes());
+  TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ",
+              key.sizes(), ", value ", value.sizes());
+}
+
+void check_dropout(double p, const char* where) {
+  TORCH_CHECK(p >= 0.0 && p < 1.0, where, ": dropout must be in [0, 1), got ", p);
+}
+
+void check_positive(int64_t value, const char* where, const char* name) {
+  TORCH_CHECK(value > 0, where, ": ", name, " must be > 0, got ", value);
+}
+
+}  // namespace attention::detail

@@ -1,0 +1,36 @@
+#pragma once
+// Checks of the inputs of the functional API and the modules, with messages that name the shapes and the fix.
+// Internal; not installed. Every check throws c10::Error.
+
+#include <attention/functional.h>
+
+#include <cstdint>
+
+namespace attention::detail {
+
+/// Throws unless `tensor` is defined and floating point; `what` names it in the message ("query").
+void check_floating(const torch::Tensor& tensor, const char* where, const char* what);
+
+/// Throws unless query, key and value are defined, floating, of one dtype and device, of equal rank >= 2 with
+/// equal leading dimensions (keys and values may have fewer heads, a divisor, with `enable_gqa`), query width ==
+/// key width and key length == value length.
+void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                            bool enable_gqa, const char* where);
+
+/// Throws unless the options suit these (checked) inputs: a mask that broadcasts to the scores and is bool or
+/// a floating additive mask (not 0/1), ALiBi slopes [H], window >= 0, block_size >= 0, dropout in [0, 1).
+void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
+                             const char* where);
+
+/// Throws unless every input of a module is `[B, T, width]` or `[T, width]`, all of the same rank and batch.
+/// `widths` are the expected last dimensions of query, key and value.
+void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                         int64_t query_width, int64_t key_width, int64_t value_width, const char* where);
+
+/// Throws unless 0 <= p < 1.
+void check_dropout(double p, const char* where);
+
+/// Throws unless value > 0; `name` names it.
+void check_positive(int64_t value, const char* where, const char* name);
+
+}  // namespace attention::detail
