@@ -14,7 +14,12 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <dlfcn.h>
+#endif
+
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 namespace attention::detail {
@@ -38,18 +43,60 @@ torch::ScalarType accumulator_type(torch::ScalarType dtype) {
   return dtype == torch::kHalf || dtype == torch::kBFloat16 ? torch::kFloat : dtype;
 }
 
-/// Runs `task(slab, first, last)` over [0, length) in blocks of `block` rows (see the top of the file for how
-/// tasks are cut). `layout` is any canonical tensor [B, Hkv, ...]. Tasks run without recording gradients.
+/// Whether the BLAS library under LibTorch runs a thread pool of its own (OpenBLAS built with pthreads, as
+/// Debian's libopenblas0-pthread, with more than one thread). Its matrix products then parallelise themselves,
+/// and called from several of LibTorch's worker threads at once they contend for the cores with those workers:
+/// tiles run as tasks in parallel were measured 10-40x slower than the same tiles run one after the other
+/// (README, "Which path runs").
+bool blas_runs_its_own_threads() {
+#if defined(__unix__) || defined(__APPLE__)
+  using Query = int (*)();
+  static const auto parallel = reinterpret_cast<Query>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  static const auto threads = reinterpret_cast<Query>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return parallel != nullptr && threads != nullptr && parallel() == 1 && threads() > 1;
+#else
+  return false;
+#endif
+}
+
+/// Runs `work` on the calling thread as the only busy member of a parallel region of LibTorch's threads: the
+/// LibTorch operations it calls then stay on this thread instead of starting parallel regions whose idle
+/// workers would spin against the BLAS library's own threads, which still serve its matrix products.
+void on_calling_thread(const std::function<void()>& work) {
+  at::parallel_for(0, at::get_num_threads(), /*grain_size=*/1, [&](int64_t begin, int64_t) {
+    if (begin == 0) {
+      work();
+    }
+  });
+}
+
+/// Runs `task(slab, first, last)` over [0, length) in blocks of `block` rows, without recording gradients.
+/// On the CPU, tasks are one (batch, key/value head, block) each, run in parallel on LibTorch's threads (one
+/// thread per task); when the BLAS library runs its own threads (see above), or on other devices, one task per
+/// block covers every batch and head instead, and the products parallelise themselves. `parallel` false keeps
+/// everything on the calling thread (a score_mod's re-entrant autograd needs it). `layout` is any canonical
+/// tensor [B, Hkv, ...].
 template <typename Task>
 void for_each_block(const torch::Tensor& layout, int64_t length, int64_t block, bool parallel, const Task& task) {
   const int64_t batch = layout.size(0), kv_heads = layout.size(1);
   const int64_t blocks = (length + block - 1) / block;
   const auto rows = [&](int64_t index) { return std::pair{index * block, std::min((index + 1) * block, length)}; };
-  if (!layout.is_cpu()) {
+  const auto whole_slabs = [&] {
     torch::NoGradGuard no_grad;
     for (int64_t index = 0; index < blocks; ++index) {
       const auto [first, last] = rows(index);
       task(Slab{0, batch, 0, kv_heads}, first, last);
+    }
+  };
+  if (!layout.is_cpu()) {
+    whole_slabs();
+    return;
+  }
+  if (blas_runs_its_own_threads()) {
+    if (parallel) {
+      on_calling_thread(whole_slabs);
+    } else {
+      whole_slabs();
     }
     return;
   }
