@@ -7,6 +7,10 @@
 # what is missing with the project's own cmake/install-deps.sh, then configures, builds and tests with the
 # `debian13` preset (build-debian13/). Everything it mounts is unmounted on exit, on error and on Ctrl-C.
 # Needs root (or sudo) for debootstrap, mount and chroot.
+#
+#   cmake/test-debian13.sh                 the suite
+#   cmake/test-debian13.sh 'COMMAND'       COMMAND instead, run by bash inside the root in the checkout (after the
+#                                          dependencies), e.g. a benchmark of build-debian13/
 set -euo pipefail
 
 if [[ "$(id -u)" -ne 0 ]]; then
@@ -79,6 +83,6 @@ mount_into "$root/proc" -t proc proc
 mount_into "$root/dev" --bind /dev
 mount_into "$root$inside" --bind "$repo"
 
+command=${1:-"cmake --preset debian13 && cmake --build --preset debian13 && ctest --preset debian13"}
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-  bash -euo pipefail -c "cd '$inside' && bash cmake/install-deps.sh &&
-    cmake --preset debian13 && cmake --build --preset debian13 && ctest --preset debian13"
+  bash -euo pipefail -c "cd '$inside' && bash cmake/install-deps.sh && $command"
