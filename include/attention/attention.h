@@ -2,7 +2,7 @@
 /// \file
 /// Umbrella header of the attention library: `#include <attention/attention.h>`, namespace `attention`.
 ///
-/// Tensors are batch-first `[B, T, D]`; every function and module also accepts unbatched `[T, D]` input and
+/// Tensors are batch-first `[B, T, E]`; every function and module also accepts unbatched `[T, E]` input and
 /// then returns unbatched results. Bool masks are true where a query MAY attend (the opposite of
 /// torch::nn::MultiheadAttention); see functional.h.
 

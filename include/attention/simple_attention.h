@@ -15,12 +15,12 @@ namespace attention {
 ///
 /// Example:
 ///   attention::SimpleAttention simple;
-///   auto out = simple(embeddings);  // embeddings [T, D] → out.context [T, D], out.weights [T, T]
+///   auto out = simple(embeddings);  // embeddings [T, E] → out.context [T, E], out.weights [T, T]
 class ATTENTION_API SimpleAttentionImpl : public torch::nn::Cloneable<SimpleAttentionImpl> {
  public:
   SimpleAttentionImpl() = default;
 
-  /// x `[B, T, D]` or `[T, D]` → context of the same shape, weights `[B, T, T]` (or `[T, T]`).
+  /// x `[B, T, E]` or `[T, E]` → context of the same shape, weights `[B, T, T]` (or `[T, T]`).
   AttentionOutput forward(const torch::Tensor& x);
 
   void reset() override {}
