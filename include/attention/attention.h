@@ -10,4 +10,5 @@
 #include <attention/multi_head_attention.h>
 #include <attention/scaled_dot_product_attention.h>
 #include <attention/simple_attention.h>
+#include <attention/state_dict.h>
 #include <attention/version.h>
