@@ -5,26 +5,35 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 namespace attention::testing {
 namespace {
 
-const nlohmann::json& reference_file() {
-  static const nlohmann::json data = [] {
-    const std::string path = std::string(ATTENTION_TEST_DATA_DIR) + "/reference.json";
+// tests/data/<file_name>, parsed once.
+const nlohmann::json& reference_file(const std::string& file_name) {
+  static std::map<std::string, nlohmann::json> files;
+  auto& data = files[file_name];
+  if (data.is_null()) {
+    const std::string path = std::string(ATTENTION_TEST_DATA_DIR) + "/" + file_name;
     std::ifstream file(path);
     if (!file) {
       throw std::runtime_error("cannot open test data " + path);
     }
-    return nlohmann::json::parse(file);
-  }();
+    data = nlohmann::json::parse(file);
+  }
   return data;
 }
 
 }  // namespace
 
 torch::Tensor reference(const std::string& case_name, const std::string& name, torch::ScalarType dtype) {
-  const auto& entry = reference_file().at(case_name).at(name);
+  return reference_in("reference.json", case_name, name, dtype);
+}
+
+torch::Tensor reference_in(const std::string& file_name, const std::string& case_name, const std::string& name,
+                           torch::ScalarType dtype) {
+  const auto& entry = reference_file(file_name).at(case_name).at(name);
   const auto values = entry.at("data").get<std::vector<double>>();
   const auto shape = entry.at("shape").get<std::vector<int64_t>>();
   return torch::tensor(values, torch::kDouble).view(shape).to(dtype);

@@ -16,6 +16,10 @@ namespace attention::testing {
 torch::Tensor reference(const std::string& case_name, const std::string& name,
                         torch::ScalarType dtype = torch::kDouble);
 
+/// Tensor `name` of case `case_name` in the JSON file tests/data/`file_name`, laid out as reference.json.
+torch::Tensor reference_in(const std::string& file_name, const std::string& case_name, const std::string& name,
+                           torch::ScalarType dtype = torch::kDouble);
+
 /// Expects the autograd gradients of `loss()` (a scalar) with respect to each of `inputs` (double tensors that
 /// require grad) to match central finite differences.
 void expect_gradients_match_finite_differences(const std::function<torch::Tensor()>& loss,

@@ -12,4 +12,5 @@
 #include <attention/positions.h>
 #include <attention/scaled_dot_product_attention.h>
 #include <attention/simple_attention.h>
+#include <attention/state_dict.h>
 #include <attention/version.h>

@@ -1,0 +1,241 @@
+// read_state_dict on files made to be wrong: crafted safetensors headers, crafted torch.save pickles, and every
+// truncation and corrupted byte of PyTorch's own files. Each gives a value or a c10::Error naming the file.
+#include <attention/attention.h>
+
+#include "test_support.h"
+#include "weight_file_support.h"
+
+#include <caffe2/serialize/inline_container.h>
+
+namespace attention {
+namespace {
+
+using testing::read_bytes;
+using testing::state_dict_file;
+using testing::write_bytes;
+using testing::write_safetensors_raw;
+
+using WeightFilesTest = testing::ScratchFolderTest;
+
+// ------------------------------------------------------------------------------------------------ safetensors
+
+TEST_F(WeightFilesTest, SafetensorsValuesDtypesAndMetadata) {
+  const float floats[] = {1.5f, -2.0f};
+  const unsigned char bools[] = {0, 1, 2};
+  write_safetensors_raw(
+      path("a.safetensors"),
+      R"({"__metadata__":{"format":"pt"},"f":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+      R"("b":{"dtype":"BOOL","shape":[3],"data_offsets":[8,11]},)"
+      R"("e":{"dtype":"F16","shape":[0,5],"data_offsets":[11,11]}})",
+      std::string(reinterpret_cast<const char*>(floats), 8) + std::string(reinterpret_cast<const char*>(bools), 3));
+  const auto tensors = read_state_dict(path("a.safetensors"));
+  EXPECT_EQ(tensors.keys(), std::vector<std::string>({"f", "b", "e"}));
+  EXPECT_TRUE(torch::equal(tensors["f"], torch::tensor({1.5f, -2.0f})));
+  EXPECT_TRUE(torch::equal(tensors["b"], torch::tensor({false, true, true})));  // any non-zero byte is true
+  EXPECT_EQ(tensors["e"].sizes(), torch::IntArrayRef({0, 5}));
+  EXPECT_EQ(tensors["e"].scalar_type(), torch::kHalf);
+}
+
+TEST_F(WeightFilesTest, SafetensorsHeadersThatLieAreRefused) {
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}})",
+       R"(tensor 'a' has "data_offsets" [0,12]: each must be an integer from 0 to 8)"},
+      {R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+       "tensor 'a' of shape [3] and dtype F32 does not fill its 8 bytes (data_offsets [0,8])"},
+      {R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})",
+       "tensor 'a' of shape [4294967296, 4294967296] and dtype F32 does not fill its 8 bytes"},
+      {R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})",
+       R"(tensor 'a' has "shape" [-2]: each must be an integer from 0 to)"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})",
+       "tensor 'a' has data_offsets [8,0]; they must be [begin, end] within the 8 data bytes"},
+      {R"({"a":{"dtype":"U32","shape":[2],"data_offsets":[0,8]}})",
+       "tensor 'a' has dtype U32, which is not read (only F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"},
+      {R"({"a":{"dtype":"F32"}})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets")"},
+      {R"({"a":{"dtype":"F32","shape":[2],)", "the safetensors header is not valid JSON"},
+  };
+  for (const auto& [header, message] : cases) {
+    SCOPED_TRACE(header);
+    write_safetensors_raw(path("lies.safetensors"), header, std::string(8, '\0'));
+    EXPECT_THROW_WITH(read_state_dict(path("lies.safetensors")), "lies.safetensors: " + message);
+  }
+  write_bytes(path("long.safetensors"), std::string("\x00\x00\x00\x01\x00\x00\x00\x00{}", 10));
+  EXPECT_THROW_WITH(read_state_dict(path("long.safetensors")),
+                    "long.safetensors: safetensors header of 16777216 bytes, but the file has 10 bytes");
+}
+
+// ---------------------------------------------------------------------------------------- torch.save pickles
+
+// Pickle pieces as CPython writes them with protocol 2.
+std::string unicode(const std::string& text) {  // BINUNICODE
+  std::string length(4, '\0');
+  for (size_t i = 0; i < 4; ++i) {
+    length[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  }
+  return "X" + length + text;
+}
+std::string small_int(int value) {  // BININT1
+  return std::string("K") + static_cast<char>(value);
+}
+std::string global(const std::string& module, const std::string& name) { return "c" + module + "\n" + name + "\n"; }
+std::string int_tuple(const std::vector<int>& values) {
+  std::string text = "(";
+  for (const auto value : values) {
+    text += small_int(value);
+  }
+  return text + "t";
+}
+
+// One tensor `a` of a torch.save state_dict, as _rebuild_tensor_v2 of storage `key`.
+struct TensorInPickle {
+  std::string storage_type = "FloatStorage";
+  std::string key = "0";
+  int numel = 4;
+  int offset = 0;
+  std::vector<int> size = {4}, stride = {1};
+};
+
+// The data.pkl of torch.save({"a": tensor}) of a state_dict: an OrderedDict with `_metadata`.
+std::string state_dict_pickle(const TensorInPickle& tensor) {
+  const auto ordered_dict = global("collections", "OrderedDict") + ")R";
+  return "\x80\x02" + ordered_dict + "(" + unicode("a") + global("torch._utils", "_rebuild_tensor_v2") + "((" +
+         unicode("storage") + global("torch", tensor.storage_type) + unicode(tensor.key) + unicode("cpu") +
+         small_int(tensor.numel) + "tQ" + small_int(tensor.offset) + int_tuple(tensor.size) + int_tuple(tensor.stride) +
+         "\x89" + ordered_dict + "tRu" + "}" + unicode("_metadata") + "}s" + "b.";
+}
+
+// A torch.save zip archive of the given records (name → bytes).
+void write_archive(const std::string& path, const std::vector<std::pair<std::string, std::string>>& records) {
+  caffe2::serialize::PyTorchStreamWriter writer(path);
+  for (const auto& [name, bytes] : records) {
+    writer.writeRecord(name, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
+}
+
+const float kStorage[] = {1.0f, 2.0f, 3.0f, 4.0f};
+const std::string kStorageBytes(reinterpret_cast<const char*>(kStorage), sizeof kStorage);
+
+TEST_F(WeightFilesTest, TorchSavePickleOfViews) {
+  TensorInPickle every_other;
+  every_other.offset = 1;
+  every_other.size = {2};
+  every_other.stride = {2};
+  write_archive(path("views.pt"), {{"data.pkl", state_dict_pickle(every_other)}, {"data/0", kStorageBytes}});
+  const auto tensors = read_state_dict(path("views.pt"));
+  EXPECT_EQ(tensors.keys(), std::vector<std::string>({"a"}));
+  EXPECT_TRUE(torch::equal(tensors["a"], torch::tensor({2.0f, 4.0f})));
+}
+
+TEST_F(WeightFilesTest, TorchSavePicklesThatLieAreRefused) {
+  const auto pickle = state_dict_pickle({});
+  TensorInPickle too_long, too_far, missing, wrong_type;
+  too_long.size = {5};
+  too_far.offset = 3;
+  too_far.size = {2};
+  missing.key = "7";
+  wrong_type.storage_type = "DoubleStorage";
+  const std::pair<std::string, std::string> cases[] = {
+      {state_dict_pickle(too_long),
+       "data.pkl: a tensor of size [5], stride [1] and offset 0 reaches beyond its storage of 4"},
+      {state_dict_pickle(too_far),
+       "data.pkl: a tensor of size [2], stride [1] and offset 3 reaches beyond its storage of 4"},
+      {state_dict_pickle(missing), "storage '7' is missing (no record data/7)"},
+      {state_dict_pickle(wrong_type), "storage '0' has 16 bytes, but 4 elements of Double need 4 x 8"},
+      {pickle.substr(0, pickle.size() - 1), "data.pkl: the pickle ends without STOP (truncated?)"},
+      {pickle + "N", "data.pkl: 1 bytes follow STOP"},
+      {"\x80\x02" + global("os", "system") + unicode("ls") + "\x85R.",
+       "data.pkl: unsupported global 'os.system': a state_dict holds only tensors (collections.OrderedDict, "
+       "torch._utils._rebuild_tensor_v2, torch.<dtype>Storage); save model.state_dict(), not the model (GLOBAL at "
+       "byte 2)"},
+      {"\x80\x04\x95", "data.pkl: pickle protocol 4 is not read here; torch.save writes protocol 2"},
+      {"\x80\x02\x8c",
+       "data.pkl: unsupported pickle opcode 0x8c; a torch.save state_dict (pickle protocol 2) does "
+       "not use it (SHORT_BINUNICODE at byte 2)"},
+      {"\x80\x02" + small_int(1) + ".", "holds an int, not a state_dict (a dict of tensors)"},
+      {"\x80\x02}" + unicode("a") + small_int(1) + "s.", "'a' is an int, not a tensor"},
+      {"\x80\x02(t(" + std::string(200, '(') + "}.", "data.pkl: objects are left on the stack at STOP"},
+      {"\x80\x02" + std::string(200, ']') + std::string(199, 'a') + ".", "data.pkl: objects nested more than 100 deep"},
+      {"\x80\x02h\x05.", "data.pkl: memo entry 5 was never stored (BINGET at byte 2)"},
+      {"\x80\x02s.", "data.pkl: the stack is empty (SETITEM at byte 2)"},
+  };
+  for (const auto& [bytes, message] : cases) {
+    SCOPED_TRACE(message);
+    write_archive(path("lies.pt"), {{"data.pkl", bytes}, {"data/0", kStorageBytes}});
+    EXPECT_THROW_WITH(read_state_dict(path("lies.pt")), "lies.pt: " + message);
+  }
+}
+
+TEST_F(WeightFilesTest, OtherFilesAreNamedForWhatTheyAre) {
+  write_archive(path("other.pt"), {{"notes.txt", "hello"}});
+  EXPECT_THROW_WITH(read_state_dict(path("other.pt")), "other.pt: a zip archive without data.pkl");
+  // torch.save(..., _use_new_zipfile_serialization=False) starts with a pickled magic number.
+  write_bytes(path("legacy.pt"),
+              "\x80\x02\x8a\x0a"
+              "l\xfc\x9c"
+              "F\xf9 j\xa8"
+              "P\x19.");
+  EXPECT_THROW_WITH(read_state_dict(path("legacy.pt")), "legacy.pt: a pickle without a zip archive: the legacy");
+}
+
+// ------------------------------------------------------------------------------ truncated and corrupted files
+
+// The message of the c10::Error that loading `path` into `module` throws, or "" when it loads.
+std::string load_error(ScaledDotProductAttention& module, const std::string& path) {
+  try {
+    load_state_dict(module, path);
+    return "";
+  } catch (const c10::Error& error) {
+    return error.what_without_backtrace();
+  }
+}
+
+TEST_F(WeightFilesTest, EveryTruncationIsAnErrorNamingTheFile) {
+  ScaledDotProductAttention sdpa(ScaledDotProductAttentionOptions(6, 4));
+  for (const auto* name : {"sdpa.pt", "sdpa.safetensors"}) {
+    const auto bytes = read_bytes(state_dict_file(name));
+    ASSERT_GT(bytes.size(), 500u);
+    const auto cut = path(std::string("cut_") + name);
+    for (size_t size = 0; size < bytes.size(); ++size) {
+      write_bytes(cut, bytes.substr(0, size));
+      const auto error = load_error(sdpa, cut);
+      EXPECT_NE(error.find(cut), std::string::npos) << name << " cut to " << size << " bytes: " << error;
+    }
+  }
+}
+
+// Flips each byte of `bytes` in [begin, end) in turn and expects loading the result into `module` to work or to
+// throw an error naming the file.
+void expect_every_corrupted_byte_loads_or_is_named(ScaledDotProductAttention& module, const std::string& bytes,
+                                                   size_t begin, size_t end, const std::string& corrupt) {
+  for (size_t i = begin; i < end; ++i) {
+    auto changed = bytes;
+    changed[i] = static_cast<char>(changed[i] ^ 0xff);
+    write_bytes(corrupt, changed);
+    const auto error = load_error(module, corrupt);
+    EXPECT_TRUE(error.empty() || error.find(corrupt) != std::string::npos) << "byte " << i << ": " << error;
+  }
+}
+
+TEST_F(WeightFilesTest, EveryCorruptedByteGivesAValueOrAnErrorNamingTheFile) {
+  ScaledDotProductAttention sdpa(ScaledDotProductAttentionOptions(6, 4));
+  const auto safetensors = read_bytes(state_dict_file("sdpa.safetensors"));
+  expect_every_corrupted_byte_loads_or_is_named(sdpa, safetensors, 0, safetensors.size(), path("corrupt.safetensors"));
+
+  // Of the zip archive, the records read after opening it: data.pkl and the storages. The zip structure is
+  // LibTorch's to check (the truncations above reach it); corrupting its directory or version record makes
+  // PyTorchStreamReader's constructor throw after it set up its zip state, which LibTorch 1.13 then leaks
+  // (LeakSanitizer reports it in the asan preset).
+  const auto archive = read_bytes(state_dict_file("sdpa.pt"));
+  caffe2::serialize::PyTorchStreamReader reader(state_dict_file("sdpa.pt"));
+  for (const auto& name : reader.getAllRecords()) {
+    if (name == "data.pkl" || name.rfind("data/", 0) == 0) {
+      SCOPED_TRACE(name);
+      const auto offset = reader.getRecordOffset(name);
+      const auto size = std::get<1>(reader.getRecord(name));
+      expect_every_corrupted_byte_loads_or_is_named(sdpa, archive, offset, offset + size, path("corrupt.pt"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace attention
