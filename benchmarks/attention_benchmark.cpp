@@ -34,9 +34,7 @@ using attention::AttentionPath;
 /// Device and dtype of every tensor and module (main() sets them from the command line).
 torch::TensorOptions tensors = torch::TensorOptions(torch::kFloat);
 
-torch::Tensor random(torch::IntArrayRef shape) {
-  return torch::randn(shape, tensors);
-}
+torch::Tensor random(torch::IntArrayRef shape) { return torch::randn(shape, tensors); }
 
 /// Waits for the device, so that a timed iteration includes its kernels.
 void synchronize() {
@@ -159,9 +157,9 @@ struct Heads {
   /// Q Kᵀ and P V: 4·T²·d flops per head, half of them under causal masking.
   void count_flops(benchmark::State& state) const {
     const double T = static_cast<double>(q.size(2)), heads = static_cast<double>(q.size(0) * q.size(1));
-    state.counters["GFLOP/s"] = benchmark::Counter((causal ? 2.0 : 4.0) * T * T * 64 * heads * 1e-9 *
-                                                       static_cast<double>(state.iterations()),
-                                                   benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter((causal ? 2.0 : 4.0) * T * T * 64 * heads * 1e-9 * static_cast<double>(state.iterations()),
+                           benchmark::Counter::kIsRate);
   }
 };
 
@@ -182,20 +180,19 @@ void Path(benchmark::State& state, AttentionPath path) {
   const Heads heads(state);
   const auto options = AttentionOptions().need_weights(false).causal(heads.causal).path(path);
   state.SetLabel(std::string("ran ") + path_name(attention::chosen_path(heads.q, heads.k, heads.v, options)));
-  run(state, false, [&] { return attention::scaled_dot_product_attention(heads.q, heads.k, heads.v, options).context; });
+  run(state, false,
+      [&] { return attention::scaled_dot_product_attention(heads.q, heads.k, heads.v, options).context; });
   heads.count_flops(state);
 }
 BENCHMARK_CAPTURE(Path, materialized, AttentionPath::Materialized)->Apply(path_shapes);
 BENCHMARK_CAPTURE(Path, tiled, AttentionPath::Tiled)->Apply(path_shapes);
-BENCHMARK_CAPTURE(Path, auto, AttentionPath::Auto)->Apply(path_shapes);
+BENCHMARK_CAPTURE(Path, auto, AttentionPath::Auto) -> Apply(path_shapes);
 #ifdef ATTENTION_BENCHMARK_SDPA
 BENCHMARK_CAPTURE(Path, fused, AttentionPath::Fused)->Apply(path_shapes);
 
 void LibTorchSdpa(benchmark::State& state) {
   const Heads heads(state);
-  run(state, false, [&] {
-    return at::scaled_dot_product_attention(heads.q, heads.k, heads.v, {}, 0.0, heads.causal);
-  });
+  run(state, false, [&] { return at::scaled_dot_product_attention(heads.q, heads.k, heads.v, {}, 0.0, heads.causal); });
   heads.count_flops(state);
 }
 BENCHMARK(LibTorchSdpa)->Apply(path_shapes);
@@ -221,8 +218,8 @@ BENCHMARK(LongCausalHead)->ArgName("T")->Arg(32768)->Iterations(1)->Unit(benchma
 void Generation(benchmark::State& state, bool cached) {
   const auto tokens = state.range(0);
   torch::manual_seed(0);
-  attention::SelfAttention layer(attention::SelfAttentionOptions(256, 8).num_kv_heads(2).causal(true).rope(true)
-                                     .need_weights(false));
+  attention::SelfAttention layer(
+      attention::SelfAttentionOptions(256, 8).num_kv_heads(2).causal(true).rope(true).need_weights(false));
   layer->to(tensors.device(), tensors.dtype().toScalarType());
   const auto x = random({1, tokens, 256});
   torch::NoGradGuard no_grad;
@@ -237,10 +234,17 @@ void Generation(benchmark::State& state, bool cached) {
   state.counters["tokens/s"] =
       benchmark::Counter(static_cast<double>(tokens * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK_CAPTURE(Generation, kv_cache, true)->ArgName("tokens")->Arg(1024)->Unit(benchmark::kMillisecond)
+BENCHMARK_CAPTURE(Generation, kv_cache, true)
+    ->ArgName("tokens")
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(Generation, full_recompute, false)->ArgName("tokens")->Arg(1024)->Iterations(1)
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(Generation, full_recompute, false)
+    ->ArgName("tokens")
+    ->Arg(1024)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 /// One causal head of width 64 over T tokens, each query seeing its last `window` + 1 keys, against full causal
 /// attention (window 0 = none). The window runs tiled and skips the tiles outside its band.
@@ -254,21 +258,26 @@ void SlidingWindow(benchmark::State& state) {
   }
   run(state, false, [&] { return attention::scaled_dot_product_attention(q, k, v, options).context; });
 }
-BENCHMARK(SlidingWindow)->ArgNames({"T", "window"})->Args({65536, 256})->Args({65536, 0})->Iterations(1)
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(SlidingWindow)
+    ->ArgNames({"T", "window"})
+    ->Args({65536, 256})
+    ->Args({65536, 0})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 /// Grouped-query attention: a causal layer (B 4, T 1024, E 512, 8 heads) with `kv_heads` key/value heads;
 /// kv_MiB counts the projected keys and values it attends over.
 void GroupedHeads(benchmark::State& state) {
   const auto kv_heads = state.range(0);
   torch::manual_seed(0);
-  attention::SelfAttention layer(attention::SelfAttentionOptions(512, 8).num_kv_heads(kv_heads).causal(true)
-                                     .need_weights(false));
+  attention::SelfAttention layer(
+      attention::SelfAttentionOptions(512, 8).num_kv_heads(kv_heads).causal(true).need_weights(false));
   layer->to(tensors.device(), tensors.dtype().toScalarType());
   const auto x = random({4, 1024, 512});
   run(state, false, [&] { return layer(x).context; });
-  state.counters["kv_MiB"] = 2.0 * 4 * kv_heads * 1024 * (512 / 8) * static_cast<double>(tensors.dtype().itemsize()) /
-                             (1024.0 * 1024.0);
+  state.counters["kv_MiB"] =
+      2.0 * 4 * kv_heads * 1024 * (512 / 8) * static_cast<double>(tensors.dtype().itemsize()) / (1024.0 * 1024.0);
 }
 BENCHMARK(GroupedHeads)->ArgName("kv_heads")->Arg(8)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -303,10 +312,16 @@ int main(int argc, char** argv) {
   if (device == "cuda") {
     // The long causal heads of the GPU table: 8 heads of width 64 over 65536 tokens.
     benchmark::RegisterBenchmark("Path/auto/long", Path, AttentionPath::Auto)
-        ->ArgNames({"B", "H", "T", "causal"})->Args({1, 8, 65536, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->ArgNames({"B", "H", "T", "causal"})
+        ->Args({1, 8, 65536, 1})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
 #ifdef ATTENTION_BENCHMARK_SDPA
     benchmark::RegisterBenchmark("LibTorchSdpa/long", LibTorchSdpa)
-        ->ArgNames({"B", "H", "T", "causal"})->Args({1, 8, 65536, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->ArgNames({"B", "H", "T", "causal"})
+        ->Args({1, 8, 65536, 1})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
 #endif
   }
   attention::set_num_threads(threads);

@@ -24,9 +24,7 @@ AttentionPath chosen_path(const torch::Tensor& query, const torch::Tensor& key, 
   return detail::choose_path(detail::make_plan(query, key, value, options), options);
 }
 
-AttentionOutput simple_attention(const torch::Tensor& inputs) {
-  return simple_attention(inputs, inputs);
-}
+AttentionOutput simple_attention(const torch::Tensor& inputs) { return simple_attention(inputs, inputs); }
 
 AttentionOutput simple_attention(const torch::Tensor& query, const torch::Tensor& inputs) {
   constexpr const char* where = "simple_attention";

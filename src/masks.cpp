@@ -19,7 +19,7 @@ torch::Tensor local_mask(int64_t query_len, int64_t key_len, int64_t window, tor
   const auto options = torch::TensorOptions(torch::kLong).device(device);
   const auto query_pos = torch::arange(query_len, options).unsqueeze(1);  // [Tq, 1]
   const auto key_pos = torch::arange(key_len, options).unsqueeze(0);      // [1, Tk]
-  return (query_pos - key_pos).abs() <= window;                            // [Tq, Tk]
+  return (query_pos - key_pos).abs() <= window;                           // [Tq, Tk]
 }
 
 torch::Tensor padding_mask(const torch::Tensor& lengths, int64_t key_len) {

@@ -29,14 +29,14 @@ torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& posi
   TORCH_CHECK(width % 2 == 0, where, ": the width d must be even (pairs i, i + d/2 rotate together), got x ",
               x.sizes());
   TORCH_CHECK(base > 0, where, ": base must be > 0, got ", base);
-  TORCH_CHECK(positions.defined() && !positions.is_floating_point() && positions.scalar_type() != torch::kBool,
-              where, ": positions must be an integer tensor, got ",
+  TORCH_CHECK(positions.defined() && !positions.is_floating_point() && positions.scalar_type() != torch::kBool, where,
+              ": positions must be an integer tensor, got ",
               positions.defined() ? positions.scalar_type() : torch::ScalarType::Undefined);
   const bool per_batch = positions.dim() == 2;
   TORCH_CHECK((positions.dim() == 1 && positions.size(0) == length) ||
                   (per_batch && x.dim() >= 3 && positions.size(0) == x.size(0) && positions.size(1) == length),
-              where, ": positions must be [T] or [B, T] (B = x's first dimension), got ", positions.sizes(),
-              " for x ", x.sizes());
+              where, ": positions must be [T] or [B, T] (B = x's first dimension), got ", positions.sizes(), " for x ",
+              x.sizes());
   const auto half = width / 2;
   const auto doubles = torch::TensorOptions(torch::kDouble).device(x.device());
   const auto inverse_frequency = torch::pow(base, torch::arange(half, doubles) * (-2.0 / width));  // [d/2]

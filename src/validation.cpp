@@ -15,8 +15,8 @@ void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, cons
     const auto size = mask.size(-i);
     broadcasts = size == 1 || size == scores_shape[scores_shape.size() - i];
   }
-  TORCH_CHECK(broadcasts, where, ": mask of shape ", mask.sizes(), " does not broadcast to the scores ",
-              scores_shape, " ([batch, heads, query length, key length])");
+  TORCH_CHECK(broadcasts, where, ": mask of shape ", mask.sizes(), " does not broadcast to the scores ", scores_shape,
+              " ([batch, heads, query length, key length])");
   if (mask.is_floating_point() && mask.numel() > 0) {
     const bool only_zeros_and_ones = ((mask == 0) | (mask == 1)).all().item<bool>();
     TORCH_CHECK(!(only_zeros_and_ones && (mask == 1).any().item<bool>()), where,
@@ -45,8 +45,8 @@ void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key
               ": query, key and value must be on one device, got ", query.device(), ", ", key.device(), ", ",
               value.device());
   TORCH_CHECK(query.dim() >= 2 && query.dim() == key.dim() && key.dim() == value.dim(), where,
-              ": query, key and value must have the same rank >= 2 ([..., T, d]), got query ", query.sizes(),
-              ", key ", key.sizes(), ", value ", value.sizes());
+              ": query, key and value must have the same rank >= 2 ([..., T, d]), got query ", query.sizes(), ", key ",
+              key.sizes(), ", value ", value.sizes());
   const auto leading = [](const torch::Tensor& x) { return x.sizes().slice(0, x.dim() - 2); };
   if (enable_gqa) {
     TORCH_CHECK(query.dim() >= 3, where, ": enable_gqa needs heads at dimension -3 ([..., H, T, d]), got query ",
@@ -55,20 +55,21 @@ void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key
     TORCH_CHECK(leading(key) == leading(value) &&
                     query.sizes().slice(0, query.dim() - 3) == key.sizes().slice(0, key.dim() - 3) && kv_heads > 0 &&
                     heads % kv_heads == 0,
-                where, ": with enable_gqa, keys and values need the query's leading dimensions but for a number of "
-                "heads (dimension -3) that divides the query's, got query ", query.sizes(), ", key ", key.sizes(),
-                ", value ", value.sizes());
+                where,
+                ": with enable_gqa, keys and values need the query's leading dimensions but for a number of "
+                "heads (dimension -3) that divides the query's, got query ",
+                query.sizes(), ", key ", key.sizes(), ", value ", value.sizes());
   } else {
-    TORCH_CHECK(leading(query) == leading(key) && leading(key) == leading(value), where,
-                ": query, key and value must have equal leading (batch, head) dimensions, got query ", query.sizes(),
-                ", key ", key.sizes(), ", value ", value.sizes(),
-                query.dim() >= 3 && query.size(-3) != key.size(-3) ? " (fewer key/value heads need enable_gqa(true))"
-                                                                   : "");
+    TORCH_CHECK(
+        leading(query) == leading(key) && leading(key) == leading(value), where,
+        ": query, key and value must have equal leading (batch, head) dimensions, got query ", query.sizes(), ", key ",
+        key.sizes(), ", value ", value.sizes(),
+        query.dim() >= 3 && query.size(-3) != key.size(-3) ? " (fewer key/value heads need enable_gqa(true))" : "");
   }
   TORCH_CHECK(query.size(-1) == key.size(-1), where, ": query width (", query.size(-1), ") must equal key width (",
               key.size(-1), "), got query ", query.sizes(), ", key ", key.sizes());
-  TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ",
-              key.sizes(), ", value ", value.sizes());
+  TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ", key.sizes(),
+              ", value ", value.sizes());
 }
 
 void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
@@ -97,18 +98,18 @@ void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, c
   check_floating(key, where, "key");
   check_floating(value, where, "value");
   TORCH_CHECK((query.dim() == 2 || query.dim() == 3) && query.dim() == key.dim() && key.dim() == value.dim(), where,
-              ": query, key and value must all be batched [B, T, E] or all unbatched [T, E], got query ",
-              query.sizes(), ", key ", key.sizes(), ", value ", value.sizes());
+              ": query, key and value must all be batched [B, T, E] or all unbatched [T, E], got query ", query.sizes(),
+              ", key ", key.sizes(), ", value ", value.sizes());
   TORCH_CHECK(query.dim() == 2 || (query.size(0) == key.size(0) && key.size(0) == value.size(0)), where,
-              ": query, key and value must have the same batch size, got query ", query.sizes(), ", key ",
-              key.sizes(), ", value ", value.sizes());
+              ": query, key and value must have the same batch size, got query ", query.sizes(), ", key ", key.sizes(),
+              ", value ", value.sizes());
   TORCH_CHECK(query.size(-1) == query_width, where, ": query width must be ", query_width, ", got query ",
               query.sizes());
   TORCH_CHECK(key.size(-1) == key_width, where, ": key width must be ", key_width, ", got key ", key.sizes());
   TORCH_CHECK(value.size(-1) == value_width, where, ": value width must be ", value_width, ", got value ",
               value.sizes());
-  TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ",
-              key.sizes(), ", value ", value.sizes());
+  TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ", key.sizes(),
+              ", value ", value.sizes());
 }
 
 void check_dropout(double p, const char* where) {

@@ -26,11 +26,11 @@ struct Precision {
   torch::ScalarType dtype;
   double tolerance;  // relative to the largest magnitude of the CPU float32 result
 };
-const std::vector<Precision> kPrecisions = {
-    {torch::kFloat, 2e-5}, {torch::kBFloat16, 4e-2}, {torch::kHalf, 6e-3}};
+const std::vector<Precision> kPrecisions = {{torch::kFloat, 2e-5}, {torch::kBFloat16, 4e-2}, {torch::kHalf, 6e-3}};
 
 /// Expects |actual - expected| <= tolerance · max(1, max |expected|) everywhere, and no NaN.
-void expect_near(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance, const std::string& what) {
+void expect_near(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance,
+                 const std::string& what) {
   ASSERT_TRUE(actual.defined()) << what;
   ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
   const auto a = actual.to(torch::kCPU, torch::kDouble), e = expected.to(torch::kCPU, torch::kDouble);
@@ -75,12 +75,12 @@ TEST_F(CudaTest, EveryPathMaskKindAndDtypeMatchesTheCpu) {
     const auto& inputs = name == "grouped heads" ? grouped_kv : std::vector<torch::Tensor>{q, k, v};
     const auto cpu = context_and_gradients(inputs, torch::kCPU, torch::kFloat,
                                            AttentionOptions(options).path(AttentionPath::Materialized));
-    for (const auto path : {AttentionPath::Materialized, AttentionPath::Tiled, AttentionPath::Fused,
-                            AttentionPath::Auto}) {
+    for (const auto path :
+         {AttentionPath::Materialized, AttentionPath::Tiled, AttentionPath::Fused, AttentionPath::Auto}) {
       for (const auto& precision : kPrecisions) {
-        const auto cuda = context_and_gradients(inputs, torch::kCUDA, precision.dtype,
-                                                AttentionOptions(options).need_weights(false).path(path).block_size(
-                                                    path == AttentionPath::Tiled ? 16 : 0));
+        const auto cuda = context_and_gradients(
+            inputs, torch::kCUDA, precision.dtype,
+            AttentionOptions(options).need_weights(false).path(path).block_size(path == AttentionPath::Tiled ? 16 : 0));
         const auto what = name + ", path " + std::to_string(static_cast<int>(path)) + ", " +
                           std::string(c10::toString(precision.dtype));
         EXPECT_EQ(cuda[0].scalar_type(), precision.dtype) << what;
@@ -127,19 +127,25 @@ TEST_F(CudaTest, EveryModuleMatchesTheCpu) {
     return t.to(device, dtype);
   };
   ScaledDotProductAttention single(ScaledDotProductAttentionOptions(16, 8).causal(true));
-  expect_module_matches_the_cpu(single, [&](auto& m, auto device, auto dtype) {
-    const auto in = on(x, device, dtype);
-    return m.forward(in, in, in).context;
-  }, "ScaledDotProductAttention");
+  expect_module_matches_the_cpu(
+      single,
+      [&](auto& m, auto device, auto dtype) {
+        const auto in = on(x, device, dtype);
+        return m.forward(in, in, in).context;
+      },
+      "ScaledDotProductAttention");
   MultiHeadAttention cross(MultiHeadAttentionOptions(16, 4).kdim(6).vdim(6).num_kv_heads(2));
-  expect_module_matches_the_cpu(cross, [&](auto& m, auto device, auto dtype) {
-    const auto mask = padding_mask(torch::tensor({11, 4, 0}), 11).to(device);
-    return m.forward(on(x, device, dtype), on(memory, device, dtype), on(memory, device, dtype), mask).context;
-  }, "MultiHeadAttention (cross, grouped, padding)");
+  expect_module_matches_the_cpu(
+      cross,
+      [&](auto& m, auto device, auto dtype) {
+        const auto mask = padding_mask(torch::tensor({11, 4, 0}), 11).to(device);
+        return m.forward(on(x, device, dtype), on(memory, device, dtype), on(memory, device, dtype), mask).context;
+      },
+      "MultiHeadAttention (cross, grouped, padding)");
   SelfAttention decoder(SelfAttentionOptions(16, 4).num_kv_heads(1).causal(true).rope(true).need_weights(false));
-  expect_module_matches_the_cpu(decoder, [&](auto& m, auto device, auto dtype) {
-    return m.forward(on(x, device, dtype)).context;
-  }, "SelfAttention (multi-query, rotary, causal)");
+  expect_module_matches_the_cpu(
+      decoder, [&](auto& m, auto device, auto dtype) { return m.forward(on(x, device, dtype)).context; },
+      "SelfAttention (multi-query, rotary, causal)");
   SimpleAttention simple;
   const auto cpu = simple(x);
   const auto cuda = simple(x.to(torch::kCUDA));

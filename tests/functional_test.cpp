@@ -14,9 +14,7 @@ using testing::reference;
 class FunctionalTest : public testing::SeededTest {};
 
 /// "Your journey starts with one step": the tutorial's 3-d embeddings, one row per word.
-torch::Tensor tutorial_inputs() {
-  return reference("tutorial", "inputs", torch::kFloat);
-}
+torch::Tensor tutorial_inputs() { return reference("tutorial", "inputs", torch::kFloat); }
 
 // ------------------------------------------------------------------------------------------------- softmax
 
@@ -46,7 +44,8 @@ TEST_F(FunctionalTest, StableSoftmaxOfAllNegativeInfinityIsZeroWithFiniteGradien
   auto x = torch::tensor({{-inf, -inf, -inf}, {0.0, -inf, 1.0}}, torch::kDouble).requires_grad_();
   const auto weights = softmax_stable(x);
   expect_close(weights[0], torch::zeros({3}), 0);
-  expect_close(weights[1], torch::tensor({1 / (1 + std::exp(1.0)), 0.0, std::exp(1.0) / (1 + std::exp(1.0))}, torch::kDouble),
+  expect_close(weights[1],
+               torch::tensor({1 / (1 + std::exp(1.0)), 0.0, std::exp(1.0) / (1 + std::exp(1.0))}, torch::kDouble),
                1e-12);
   (weights * testing::weighting_like(weights)).sum().backward();
   EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>());
@@ -88,8 +87,8 @@ TEST_F(FunctionalTest, CausalMaskAlignments) {
   EXPECT_TRUE(torch::equal(causal_mask(2, 5), reference("causal_rect", "top_left", torch::kBool)));
   EXPECT_TRUE(torch::equal(causal_mask(2, 5, torch::kCPU, CausalAlignment::BottomRight),
                            reference("causal_rect", "bottom_right", torch::kBool)));
-  EXPECT_TRUE(torch::equal(causal_mask(3, 3),
-                           torch::tensor({{true, false, false}, {true, true, false}, {true, true, true}})));
+  EXPECT_TRUE(
+      torch::equal(causal_mask(3, 3), torch::tensor({{true, false, false}, {true, true, false}, {true, true, true}})));
   EXPECT_THROW_WITH(causal_mask(-1, 3), "lengths must be >= 0");
 }
 
@@ -158,7 +157,8 @@ TEST_F(FunctionalTest, BoolMaskEqualsItsAdditiveFloatMask) {
   expect_close(with_bool.context, with_float.context, 1e-6);
   expect_close(with_bool.weights, with_float.weights, 1e-6);
   EXPECT_TRUE(with_bool.weights.masked_select(allowed.logical_not()).eq(0).all().item<bool>());
-  const auto inverted = attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(allowed.logical_not()));
+  const auto inverted =
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(allowed.logical_not()));
   EXPECT_FALSE(torch::allclose(inverted.context, with_bool.context));
 }
 
@@ -180,7 +180,8 @@ TEST_F(FunctionalTest, CausalAndMaskCombineWithLogicalAnd) {
   const auto q = torch::randn({4, 2}), k = torch::randn({4, 2}), v = torch::randn({4, 2});
   const auto local = local_mask(4, 4, 1);
   const auto both = attention::scaled_dot_product_attention(q, k, v, AttentionOptions().causal(true).mask(local));
-  const auto explicit_and = attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(causal_mask(4, 4) & local));
+  const auto explicit_and =
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(causal_mask(4, 4) & local));
   EXPECT_TRUE(torch::equal(both.weights, explicit_and.weights));
   EXPECT_EQ(both.weights.gt(0).sum().item<int64_t>(), 7);  // the diagonal and the one below it
 }
@@ -224,8 +225,8 @@ TEST_F(FunctionalTest, EmptySequences) {
   const auto no_keys = attention::scaled_dot_product_attention(q, torch::randn({2, 0, 4}), torch::randn({2, 0, 5}));
   expect_close(no_keys.context, torch::zeros({2, 3, 5}), 0);  // nothing to attend: zero context, as masked
   ASSERT_EQ(no_keys.weights.sizes(), (std::vector<int64_t>{2, 3, 0}));
-  const auto no_queries = attention::scaled_dot_product_attention(torch::randn({2, 0, 4}), torch::randn({2, 6, 4}),
-                                                       torch::randn({2, 6, 5}), AttentionOptions().causal(true));
+  const auto no_queries = attention::scaled_dot_product_attention(
+      torch::randn({2, 0, 4}), torch::randn({2, 6, 4}), torch::randn({2, 6, 5}), AttentionOptions().causal(true));
   ASSERT_EQ(no_queries.context.sizes(), (std::vector<int64_t>{2, 0, 5}));
 }
 
@@ -264,16 +265,21 @@ TEST_F(FunctionalTest, BadInputNamesTheProblem) {
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, torch::randn({2, 5, 3}), v),
                     "query width (4) must equal key width (3)");
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, torch::randn({2, 4, 6})), "same length");
-  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, torch::randn({3, 5, 4}), v), "equal leading (batch, head)");
+  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, torch::randn({3, 5, 4}), v),
+                    "equal leading (batch, head)");
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k[0], v), "same rank");
-  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q.to(torch::kLong), k, v), "must be floating point, got Long");
+  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q.to(torch::kLong), k, v),
+                    "must be floating point, got Long");
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k.to(torch::kDouble), v), "share a dtype");
-  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(torch::ones({3, 4}, torch::kBool))),
-                    "does not broadcast to the scores [2, 3, 5]");
-  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(torch::ones({3, 5}, torch::kInt))),
-                    "mask must be bool (true = may attend)");
-  EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(causal_mask(3, 5).to(torch::kFloat))),
-                    "multiplicative mask");
+  EXPECT_THROW_WITH(
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(torch::ones({3, 4}, torch::kBool))),
+      "does not broadcast to the scores [2, 3, 5]");
+  EXPECT_THROW_WITH(
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(torch::ones({3, 5}, torch::kInt))),
+      "mask must be bool (true = may attend)");
+  EXPECT_THROW_WITH(
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(causal_mask(3, 5).to(torch::kFloat))),
+      "multiplicative mask");
 }
 
 }  // namespace

@@ -81,8 +81,8 @@ void expect_every_path_matches(const std::string& case_name, const std::string& 
 
 TEST_F(ModernFeaturesTest, GroupedQueryAttentionMatchesPyTorchOnEveryPath) {
   const auto padding = reference("gqa", "padding", torch::kBool);
-  const auto options = AttentionOptions().enable_gqa(true).mask(padding).causal(true).causal_alignment(
-      CausalAlignment::BottomRight);
+  const auto options =
+      AttentionOptions().enable_gqa(true).mask(padding).causal(true).causal_alignment(CausalAlignment::BottomRight);
   expect_every_path_matches("gqa", "context", options);
   const auto [q, k, v] = std::tuple{reference("gqa", "q"), reference("gqa", "k"), reference("gqa", "v")};
   const auto out = attention::scaled_dot_product_attention(q, k, v, options);
@@ -92,8 +92,8 @@ TEST_F(ModernFeaturesTest, GroupedQueryAttentionMatchesPyTorchOnEveryPath) {
 TEST_F(ModernFeaturesTest, GroupedQueryAttentionWithoutMasksTakesEveryPath) {
   const auto q = torch::randn({2, 6, 9, 4}, torch::kDouble), k = torch::randn({2, 3, 9, 4}, torch::kDouble);
   const auto v = torch::randn({2, 3, 9, 5}, torch::kDouble);
-  const auto expected = attention::scaled_dot_product_attention(q, k.repeat_interleave(2, 1),
-                                                                v.repeat_interleave(2, 1), AttentionOptions());
+  const auto expected = attention::scaled_dot_product_attention(q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1),
+                                                                AttentionOptions());
   for (const auto& path : every_path(AttentionOptions().enable_gqa(true))) {
     expect_close(attention::scaled_dot_product_attention(q, k, v, path.options).context, expected.context, 1e-12);
   }
@@ -144,7 +144,8 @@ TEST_F(ModernFeaturesTest, SlidingWindowsMatchPyTorchOnEveryPath) {
 TEST_F(ModernFeaturesTest, AWindowEqualsItsLocalMask) {
   const auto q = torch::randn({2, 40, 8}, torch::kDouble), k = torch::randn({2, 40, 8}, torch::kDouble);
   const auto v = torch::randn({2, 40, 3}, torch::kDouble);
-  const auto expected = attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(local_mask(40, 40, 5)));
+  const auto expected =
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(local_mask(40, 40, 5)));
   for (const auto& path : every_path(AttentionOptions().window(5))) {
     expect_close(attention::scaled_dot_product_attention(q, k, v, path.options).context, expected.context, 1e-12);
   }
@@ -203,8 +204,8 @@ TEST_F(ModernFeaturesTest, ScoreModSeesPositionsAndHeadsAndRunsBeforeTheMasks) {
     const auto own = (index.query == index.key).logical_and(index.head == 1).logical_and(index.batch == 1);
     return scores + own.to(scores.scalar_type()) * 100;
   };
-  for (const auto& path : every_path(AttentionOptions().score_mod(record).causal(true).causal_alignment(
-           CausalAlignment::BottomRight))) {
+  for (const auto& path :
+       every_path(AttentionOptions().score_mod(record).causal(true).causal_alignment(CausalAlignment::BottomRight))) {
     SCOPED_TRACE(path.name);
     const auto context = attention::scaled_dot_product_attention(q, k, v, path.options).context;  // [2, 3, 2, 1]
     expect_close(context[1][1].squeeze(-1), v[1][1].slice(0, 3, 5).squeeze(-1), 1e-6);  // rows at positions 3, 4
@@ -213,7 +214,8 @@ TEST_F(ModernFeaturesTest, ScoreModSeesPositionsAndHeadsAndRunsBeforeTheMasks) {
   // A score_mod that would unblock masked keys can't: the causal mask is applied after it.
   const auto unblock = [](const torch::Tensor& scores, const ScoreIndex&) { return torch::zeros_like(scores); };
   const auto sq = torch::randn({4, 2}), sv = torch::randn({4, 3});
-  const auto out = attention::scaled_dot_product_attention(sq, sq, sv, AttentionOptions().score_mod(unblock).causal(true));
+  const auto out =
+      attention::scaled_dot_product_attention(sq, sq, sv, AttentionOptions().score_mod(unblock).causal(true));
   expect_close(out.weights[0], torch::tensor({1.0, 0.0, 0.0, 0.0}), 0);
   const auto wrong_shape = [](const torch::Tensor& scores, const ScoreIndex&) { return scores.sum(-1); };
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(sq, sq, sv, AttentionOptions().score_mod(wrong_shape)),
@@ -238,8 +240,7 @@ TEST_F(ModernFeaturesTest, RotaryEmbeddingMatchesLlamasRotateHalf) {
 TEST_F(ModernFeaturesTest, RotaryScoresDependOnlyOnRelativePositions) {
   const auto q = torch::randn({1, 1, 8}, torch::kDouble), k = torch::randn({1, 1, 8}, torch::kDouble);
   const auto score_at = [&](int64_t query_position, int64_t key_position) {
-    return (rotary_embedding(q, torch::tensor({query_position})) *
-            rotary_embedding(k, torch::tensor({key_position})))
+    return (rotary_embedding(q, torch::tensor({query_position})) * rotary_embedding(k, torch::tensor({key_position})))
         .sum()
         .item<double>();
   };

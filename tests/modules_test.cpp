@@ -144,9 +144,8 @@ TEST_F(ModulesTest, MatchesLibTorchMultiheadAttentionWithImportedWeights) {
   const auto seq_first = [](const torch::Tensor& t) { return t.transpose(0, 1); };
 
   // Self-attention, no mask.
-  auto [their_self, their_self_weights] =
-      pair.theirs->forward(seq_first(query), seq_first(query), seq_first(query), torch::Tensor(), true,
-                           torch::Tensor(), false);
+  auto [their_self, their_self_weights] = pair.theirs->forward(seq_first(query), seq_first(query), seq_first(query),
+                                                               torch::Tensor(), true, torch::Tensor(), false);
   const auto our_self = pair.ours(query, query, query);
   expect_close(our_self.context, seq_first(their_self), 1e-5);
   expect_close(our_self.weights, their_self_weights, 1e-5);
@@ -159,8 +158,8 @@ TEST_F(ModulesTest, MatchesLibTorchMultiheadAttentionWithImportedWeights) {
   const auto causal = causal_mask(Tq, Tk);
   const auto their_causal = torch::zeros({Tq, Tk}).masked_fill(causal.logical_not(), -INFINITY);
   auto [their_cross, their_cross_weights] =
-      pair.theirs->forward(seq_first(query), seq_first(key), seq_first(value),
-                           allowed_keys.view({B, Tk}).logical_not(), true, their_causal, false);
+      pair.theirs->forward(seq_first(query), seq_first(key), seq_first(value), allowed_keys.view({B, Tk}).logical_not(),
+                           true, their_causal, false);
   const auto our_cross = pair.ours(query, key, value, allowed_keys & causal);
   expect_close(our_cross.context, seq_first(their_cross), 1e-5);
   expect_close(our_cross.weights, their_cross_weights, 1e-5);
@@ -313,7 +312,8 @@ TEST_F(ModulesTest, BadInputNamesTheProblem) {
   EXPECT_THROW_WITH(mha(x, torch::randn({2, 3, 7}), x), "key width must be 8, got key [2, 3, 7]");
   EXPECT_THROW_WITH(mha(x, torch::randn({3, 3, 8}), torch::randn({3, 3, 8})), "same batch size");
   EXPECT_THROW_WITH(mha(x, x, torch::randn({2, 4, 8})), "key and value must have the same length");
-  EXPECT_THROW_WITH(mha(x, x, x, torch::ones({2, 2, 4, 3}, torch::kBool)), "does not broadcast to the scores [2, 2, 3, 3]");
+  EXPECT_THROW_WITH(mha(x, x, x, torch::ones({2, 2, 4, 3}, torch::kBool)),
+                    "does not broadcast to the scores [2, 2, 3, 3]");
   EXPECT_THROW_WITH(mha(x, x, x, torch::ones({3, 3}, torch::kUInt8)), "mask must be bool (true = may attend)");
   EXPECT_THROW_WITH(mha(x.to(torch::kInt), x, x), "query must be floating point");
   SelfAttention self(8, 2);

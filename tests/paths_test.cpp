@@ -56,11 +56,11 @@ TEST_F(PathsTest, TiledGivesZerosAndFiniteGradientsForFullyMaskedRows) {
   const auto none_for_second = padding_mask(torch::tensor({6, 0}), 6).squeeze(1);  // [2, 1, 6]
   expect_tiled_matches_materialized(q, k, v, AttentionOptions().mask(none_for_second).block_size(4));
   // Tq > Tk, bottom-right causal: the first queries see no key at all.
-  expect_tiled_matches_materialized(torch::randn({2, 8, 4}, torch::kDouble), k, v,
-                                    AttentionOptions().causal(true).causal_alignment(CausalAlignment::BottomRight)
-                                        .block_size(3));
-  const auto out = attention::scaled_dot_product_attention(q, k, v, AttentionOptions().mask(none_for_second).need_weights(false)
-                                                             .path(AttentionPath::Tiled));
+  expect_tiled_matches_materialized(
+      torch::randn({2, 8, 4}, torch::kDouble), k, v,
+      AttentionOptions().causal(true).causal_alignment(CausalAlignment::BottomRight).block_size(3));
+  const auto out = attention::scaled_dot_product_attention(
+      q, k, v, AttentionOptions().mask(none_for_second).need_weights(false).path(AttentionPath::Tiled));
   EXPECT_TRUE(out.context[1].eq(0).all().item<bool>());
 }
 
@@ -72,7 +72,9 @@ AttentionPath path_for(int64_t query_len, int64_t key_len, const AttentionOption
 
 TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
   const auto no_weights = AttentionOptions().need_weights(false);
-  const auto fused_or = [](AttentionPath otherwise) { return TORCH_VERSION_MAJOR >= 2 ? AttentionPath::Fused : otherwise; };
+  const auto fused_or = [](AttentionPath otherwise) {
+    return TORCH_VERSION_MAJOR >= 2 ? AttentionPath::Fused : otherwise;
+  };
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions()), AttentionPath::Materialized);  // weights wanted
   EXPECT_EQ(path_for(1024, 1024, no_weights), fused_or(AttentionPath::Tiled));
   EXPECT_EQ(path_for(1024, 1023, no_weights), fused_or(AttentionPath::Materialized));
@@ -98,10 +100,11 @@ TEST_F(PathsTest, Float32ErrorAgainstFloat64IsAtMostTwiceTheMaterializedError) {
   const auto q = torch::randn({4, 300, 32}, torch::kDouble), k = torch::randn({4, 300, 32}, torch::kDouble);
   const auto v = torch::randn({4, 300, 32}, torch::kDouble);
   const auto options = AttentionOptions().need_weights(false).causal(true).block_size(64);
-  const auto exact = attention::scaled_dot_product_attention(q, k, v, AttentionOptions(options).path(AttentionPath::Materialized));
+  const auto exact =
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions(options).path(AttentionPath::Materialized));
   const auto error_of = [&](AttentionPath path) {
-    const auto out = attention::scaled_dot_product_attention(q.to(torch::kFloat), k.to(torch::kFloat), v.to(torch::kFloat),
-                                                  AttentionOptions(options).path(path));
+    const auto out = attention::scaled_dot_product_attention(q.to(torch::kFloat), k.to(torch::kFloat),
+                                                             v.to(torch::kFloat), AttentionOptions(options).path(path));
     return (out.context.to(torch::kDouble) - exact.context).abs().max().item<double>();
   };
   EXPECT_LE(error_of(AttentionPath::Tiled), 2 * error_of(AttentionPath::Materialized) + 1e-7);
@@ -115,8 +118,6 @@ TEST_F(PathsTest, SetNumThreadsTwiceIsFine) {
   set_num_threads(threads);
   EXPECT_THROW_WITH(set_num_threads(0), "need at least 1 thread");
 }
-
-
 
 TEST_F(PathsTest, Float64AndBFloat16InputsWork) {
   const auto q = torch::randn({2, 5, 8}), k = torch::randn({2, 6, 8}), v = torch::randn({2, 6, 4});
@@ -133,7 +134,6 @@ TEST_F(PathsTest, Float64AndBFloat16InputsWork) {
     }
   }
 }
-
 
 /// Values and gradients of the fused path (or, on LibTorch 1.x, its fallback) against the materialised path.
 void expect_fused_matches_materialized(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -167,8 +167,8 @@ TEST_F(PathsTest, FusedMatchesTheMaterializedPathOnEveryMaskKind) {
   expect_fused_matches_materialized(q, k, v, AttentionOptions().causal(true), "causal top-left");
   expect_fused_matches_materialized(
       q, k, v, AttentionOptions().causal(true).causal_alignment(CausalAlignment::BottomRight), "causal bottom-right");
-  expect_fused_matches_materialized(k, q, q.narrow(-1, 0, 3), AttentionOptions().causal(true).causal_alignment(
-                                                                   CausalAlignment::BottomRight),
+  expect_fused_matches_materialized(k, q, q.narrow(-1, 0, 3),
+                                    AttentionOptions().causal(true).causal_alignment(CausalAlignment::BottomRight),
                                     "bottom-right with Tq > Tk: empty first rows");
   expect_fused_matches_materialized(q, k, v, AttentionOptions().mask(padding).causal(true), "padding and causal");
   const auto grouped = torch::randn({2, 6, 7, 4}, torch::kDouble);
@@ -197,11 +197,10 @@ TEST_F(PathsTest, TiledPathUsesFloat32AccumulatorsForHalfPrecisionInputs) {
         AttentionOptions().causal(true).need_weights(false).path(AttentionPath::Tiled).block_size(32));
     EXPECT_EQ(tiled.context.scalar_type(), dtype);
     // The only rounding left is that of the inputs and of the result to half precision.
-    const auto rounded = attention::scaled_dot_product_attention(in_dtype(q).to(torch::kDouble),
-                                                                 in_dtype(k).to(torch::kDouble),
-                                                                 in_dtype(v).to(torch::kDouble),
-                                                                 AttentionOptions().causal(true))
-                             .context;
+    const auto rounded =
+        attention::scaled_dot_product_attention(in_dtype(q).to(torch::kDouble), in_dtype(k).to(torch::kDouble),
+                                                in_dtype(v).to(torch::kDouble), AttentionOptions().causal(true))
+            .context;
     const double unit = dtype == torch::kBFloat16 ? 1.0 / 128 : 1.0 / 1024;  // half an ulp at 1, and then some
     EXPECT_LE((tiled.context.to(torch::kDouble) - rounded).abs().max().item<double>(), 2 * unit) << dtype;
     EXPECT_LE((tiled.context.to(torch::kDouble) - exact).abs().max().item<double>(), 0.1) << dtype;

@@ -12,8 +12,8 @@ namespace {
 class SerializeTest : public testing::SeededTest {
  protected:
   void TearDown() override { std::filesystem::remove(path_); }
-  const std::string path_ = (std::filesystem::temp_directory_path() /
-                             ("attention_serialize_" + std::to_string(::getpid()) + ".pt")).string();
+  const std::string path_ =
+      (std::filesystem::temp_directory_path() / ("attention_serialize_" + std::to_string(::getpid()) + ".pt")).string();
 };
 
 TEST_F(SerializeTest, RoundTripGivesBitIdenticalOutputs) {

@@ -14,12 +14,13 @@ void import_weights(MultiHeadAttentionImpl& target, const torch::nn::MultiheadAt
               where, ": sizes differ: source has embed_dim=", theirs.embed_dim(), ", num_heads=", theirs.num_heads(),
               ", kdim=", theirs.kdim(), ", vdim=", theirs.vdim(), "; target has embed_dim=", ours.embed_dim(),
               ", num_heads=", ours.num_heads(), ", kdim=", ours.kdim(), ", vdim=", ours.vdim());
-  TORCH_CHECK(theirs.bias() == ours.bias(), where, ": source has bias=", theirs.bias(), " but target has bias=",
-              ours.bias());
+  TORCH_CHECK(theirs.bias() == ours.bias(), where, ": source has bias=", theirs.bias(),
+              " but target has bias=", ours.bias());
   TORCH_CHECK(!theirs.add_bias_kv() && !theirs.add_zero_attn(), where,
               ": add_bias_kv and add_zero_attn have no counterpart in attention::MultiHeadAttention");
-  TORCH_CHECK(ours.num_kv_heads() == ours.num_heads(), where, ": the target has grouped key/value heads (num_kv_heads=",
-              ours.num_kv_heads(), ", num_heads=", ours.num_heads(), "); torch::nn::MultiheadAttention has none");
+  TORCH_CHECK(ours.num_kv_heads() == ours.num_heads(), where,
+              ": the target has grouped key/value heads (num_kv_heads=", ours.num_kv_heads(),
+              ", num_heads=", ours.num_heads(), "); torch::nn::MultiheadAttention has none");
   torch::NoGradGuard no_grad;
   const auto E = ours.embed_dim();
   if (source._qkv_same_embed_dim) {

@@ -13,13 +13,9 @@ void KVCache::clear() {
   size_ = 0;
 }
 
-torch::Tensor KVCache::keys() const {
-  return size_ == 0 ? torch::Tensor() : keys_.narrow(2, 0, size_);
-}
+torch::Tensor KVCache::keys() const { return size_ == 0 ? torch::Tensor() : keys_.narrow(2, 0, size_); }
 
-torch::Tensor KVCache::values() const {
-  return size_ == 0 ? torch::Tensor() : values_.narrow(2, 0, size_);
-}
+torch::Tensor KVCache::values() const { return size_ == 0 ? torch::Tensor() : values_.narrow(2, 0, size_); }
 
 void KVCache::append(const torch::Tensor& keys, const torch::Tensor& values) {
   constexpr const char* where = "KVCache::append";
@@ -39,8 +35,8 @@ void KVCache::append(const torch::Tensor& keys, const torch::Tensor& values) {
                 keys.scalar_type(), " on ", keys.device());
   }
   const auto added = keys.size(2);
-  const bool recording = torch::GradMode::is_enabled() && (keys.requires_grad() || values.requires_grad() ||
-                                                           (size_ > 0 && keys_.requires_grad()));
+  const bool recording = torch::GradMode::is_enabled() &&
+                         (keys.requires_grad() || values.requires_grad() || (size_ > 0 && keys_.requires_grad()));
   if (recording) {  // autograd follows a concatenation, not writes into spare capacity
     keys_ = size_ == 0 ? keys : torch::cat({this->keys(), keys}, 2);
     values_ = size_ == 0 ? values : torch::cat({this->values(), values}, 2);

@@ -13,8 +13,9 @@ HeadSizes head_sizes(int64_t embed_dim, int64_t num_heads, int64_t num_kv_heads,
   check_positive(num_kv_heads, where, "num_kv_heads");
   TORCH_CHECK(embed_dim % num_heads == 0, where, ": embed_dim (", embed_dim, ") must be divisible by num_heads (",
               num_heads, ")");
-  TORCH_CHECK(num_heads % num_kv_heads == 0, where, ": num_kv_heads (", num_kv_heads,
-              ") must divide num_heads (", num_heads, "): each key/value head serves num_heads / num_kv_heads "
+  TORCH_CHECK(num_heads % num_kv_heads == 0, where, ": num_kv_heads (", num_kv_heads, ") must divide num_heads (",
+              num_heads,
+              "): each key/value head serves num_heads / num_kv_heads "
               "query heads");
   return {num_heads, num_kv_heads, embed_dim / num_heads};
 }
@@ -56,9 +57,7 @@ AttentionOutput attend_heads(const torch::Tensor& q, const torch::Tensor& k, con
   return {W_o(merged), heads.weights};
 }
 
-torch::Tensor with_batch(const torch::Tensor& x, bool unbatched) {
-  return unbatched ? x.unsqueeze(0) : x;
-}
+torch::Tensor with_batch(const torch::Tensor& x, bool unbatched) { return unbatched ? x.unsqueeze(0) : x; }
 
 AttentionOutput without_batch(AttentionOutput out, bool unbatched) {
   if (unbatched) {

@@ -37,7 +37,7 @@ AttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& query, cons
   constexpr const char* where = "MultiHeadAttention";
   detail::check_module_inputs(query, key, value, options.embed_dim(), options.kdim(), options.vdim(), where);
   const bool unbatched = query.dim() == 2;
-  torch::Tensor q, k, v;  // [B, T, H·d], [B, Tk, Hkv·d] x 2
+  torch::Tensor q, k, v;                           // [B, T, H·d], [B, Tk, Hkv·d] x 2
   if (query.is_same(key) && key.is_same(value)) {  // self-attention: one product for the three projections
     const auto qkv = detail::project_self(detail::with_batch(query, unbatched), W_q, W_k, W_v);
     q = qkv[0], k = qkv[1], v = qkv[2];
@@ -47,18 +47,17 @@ AttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& query, cons
     v = W_v(detail::with_batch(value, unbatched));
   }
   const auto kv_heads = options.num_kv_heads();
-  auto out = detail::attend_heads(detail::split_heads(q, options.num_heads()), detail::split_heads(k, kv_heads),
-                                  detail::split_heads(v, kv_heads), W_o,
-                                  detail::module_attention_options(mask, options.causal(), options.causal_alignment(),
-                                                                   options.dropout(), is_training(),
-                                                                   options.need_weights()),
-                                  where);
+  auto out =
+      detail::attend_heads(detail::split_heads(q, options.num_heads()), detail::split_heads(k, kv_heads),
+                           detail::split_heads(v, kv_heads), W_o,
+                           detail::module_attention_options(mask, options.causal(), options.causal_alignment(),
+                                                            options.dropout(), is_training(), options.need_weights()),
+                           where);
   return detail::without_batch(out, unbatched);
 }
 
 void MultiHeadAttentionImpl::pretty_print(std::ostream& stream) const {
-  stream << "attention::MultiHeadAttention(embed_dim=" << options.embed_dim()
-         << ", num_heads=" << options.num_heads();
+  stream << "attention::MultiHeadAttention(embed_dim=" << options.embed_dim() << ", num_heads=" << options.num_heads();
   if (options.num_kv_heads() != options.num_heads()) {
     stream << ", num_kv_heads=" << options.num_kv_heads();
   }
@@ -69,8 +68,6 @@ void MultiHeadAttentionImpl::pretty_print(std::ostream& stream) const {
          << ", dropout=" << options.dropout() << ")";
 }
 
-void MultiHeadAttentionImpl::load(torch::serialize::InputArchive& archive) {
-  detail::load_checked(*this, archive);
-}
+void MultiHeadAttentionImpl::load(torch::serialize::InputArchive& archive) { detail::load_checked(*this, archive); }
 
 }  // namespace attention

@@ -15,17 +15,14 @@ constexpr const char* kWhere = "SelfAttention";
 
 }  // namespace
 
-SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options_) : options(options_) {
-  reset();
-}
+SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options_) : options(options_) { reset(); }
 
 void SelfAttentionImpl::reset() {
   const auto sizes = detail::head_sizes(options.embed_dim(), options.num_heads(), options.num_kv_heads(), kWhere);
   detail::check_dropout(options.dropout(), kWhere);
   TORCH_CHECK(!options.rope() || sizes.head_dim % 2 == 0, kWhere, ": rope needs an even head width, got ",
               sizes.head_dim, " (embed_dim ", options.embed_dim(), " / num_heads ", options.num_heads(), ")");
-  TORCH_CHECK(!options.rope() || options.rope_base() > 0, kWhere, ": rope_base must be > 0, got ",
-              options.rope_base());
+  TORCH_CHECK(!options.rope() || options.rope_base() > 0, kWhere, ": rope_base must be > 0, got ", options.rope_base());
   const auto E = options.embed_dim(), kv_width = sizes.kv_heads * sizes.head_dim;
   W_q = register_module("W_q", detail::make_linear(E, E, options.bias()));
   W_k = register_module("W_k", detail::make_linear(E, kv_width, options.bias()));
@@ -48,8 +45,7 @@ AttentionOutput SelfAttentionImpl::forward_cached(const torch::Tensor& x_new, KV
   return attend_to_self(x_new, mask, &cache);
 }
 
-AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const torch::Tensor& mask,
-                                                  KVCache* cache) {
+AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const torch::Tensor& mask, KVCache* cache) {
   const auto E = options.embed_dim();
   detail::check_module_inputs(x, x, x, E, E, E, kWhere);
   const bool unbatched = x.dim() == 2;
@@ -59,7 +55,8 @@ AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const 
   auto v = detail::split_heads(qkv[2], options.num_kv_heads());
   const int64_t past = cache != nullptr ? cache->size() : 0;
   if (options.rope()) {
-    const auto positions = torch::arange(past, past + x.size(-2), torch::TensorOptions(torch::kLong).device(x.device()));
+    const auto positions =
+        torch::arange(past, past + x.size(-2), torch::TensorOptions(torch::kLong).device(x.device()));
     q = rotary_embedding(q, positions, options.rope_base());
     k = rotary_embedding(k, positions, options.rope_base());
   }
@@ -69,11 +66,11 @@ AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const 
     v = cache->values();
   }
   // The new tokens are the last rows: bottom-right alignment puts them after the cached ones.
-  const auto out = detail::attend_heads(
-      q, k, v, W_o,
-      detail::module_attention_options(mask, options.causal(), CausalAlignment::BottomRight, options.dropout(),
-                                       is_training(), options.need_weights()),
-      kWhere);
+  const auto out =
+      detail::attend_heads(q, k, v, W_o,
+                           detail::module_attention_options(mask, options.causal(), CausalAlignment::BottomRight,
+                                                            options.dropout(), is_training(), options.need_weights()),
+                           kWhere);
   return detail::without_batch(out, unbatched);
 }
 
@@ -90,8 +87,6 @@ void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
   stream << ")";
 }
 
-void SelfAttentionImpl::load(torch::serialize::InputArchive& archive) {
-  detail::load_checked(*this, archive);
-}
+void SelfAttentionImpl::load(torch::serialize::InputArchive& archive) { detail::load_checked(*this, archive); }
 
 }  // namespace attention

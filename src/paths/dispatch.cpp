@@ -33,7 +33,7 @@ AttentionPath choose_path(const Plan& plan, const AttentionOptions& options) {
   const bool long_sequence = plan.rule.query_len * plan.rule.key_len >= kTiledFromScores;
   const bool banded = plan.rule.window.has_value();  // the tiled path skips what the window hides
   return !options.need_weights() && !dropout_active && (long_sequence || banded) ? AttentionPath::Tiled
-                                                                                  : AttentionPath::Materialized;
+                                                                                 : AttentionPath::Materialized;
 }
 
 AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,

@@ -57,8 +57,8 @@ bool fused_expresses(const Plan& plan, const AttentionOptions& options) {
   return false;
 #else
   const auto& rule = plan.rule;
-  if (options.need_weights() || rule.window || rule.alibi_slopes.defined() || rule.score_mod ||
-      rule.query_len == 0 || rule.key_len == 0) {
+  if (options.need_weights() || rule.window || rule.alibi_slopes.defined() || rule.score_mod || rule.query_len == 0 ||
+      rule.key_len == 0) {
     return false;
   }
   if (builds_causal_mask(rule)) {
@@ -96,7 +96,7 @@ torch::Tensor fused_attention(const Plan& plan, const AttentionOptions& options)
   }
   torch::Tensor mask, visible_rows;
   if (allowed.defined()) {
-    visible_rows = allowed.any(-1, /*keepdim=*/true);                  // [.., Tq|1, 1]
+    visible_rows = allowed.any(-1, /*keepdim=*/true);                            // [.., Tq|1, 1]
     const auto kernel_allowed = allowed.logical_or(visible_rows.logical_not());  // empty rows see all, zeroed below
     mask = rule.additive.defined()
                ? rule.additive.masked_fill(kernel_allowed.logical_not(), -std::numeric_limits<double>::infinity())
@@ -107,8 +107,8 @@ torch::Tensor fused_attention(const Plan& plan, const AttentionOptions& options)
     if (!mask.defined()) {
       return std::nullopt;
     }
-    return fold_heads ? mask.squeeze(2) : mask.reshape({mask.size(0), mask.size(1) * mask.size(2), mask.size(3),
-                                                         mask.size(4)});
+    return fold_heads ? mask.squeeze(2)
+                      : mask.reshape({mask.size(0), mask.size(1) * mask.size(2), mask.size(3), mask.size(4)});
   };
   const auto kernel_query = fold_heads ? query.reshape({B, kv_heads, group * query_len, query.size(4)})
                                        : query.reshape({B, kv_heads * group, query_len, query.size(4)});
@@ -118,8 +118,8 @@ torch::Tensor fused_attention(const Plan& plan, const AttentionOptions& options)
   auto context = at::scaled_dot_product_attention(kernel_query, plan.key, plan.value, mask_4d(), dropout, is_causal,
                                                   plan.scale, /*enable_gqa=*/group > 1 && !fold_heads);
 #else
-  auto context = at::scaled_dot_product_attention(kernel_query, plan.key, plan.value, mask_4d(), dropout, is_causal,
-                                                  plan.scale);
+  auto context =
+      at::scaled_dot_product_attention(kernel_query, plan.key, plan.value, mask_4d(), dropout, is_causal, plan.scale);
 #endif
   context = context.reshape({B, kv_heads, group, query_len, plan.value.size(-1)});
   if (visible_rows.defined()) {

@@ -16,7 +16,7 @@ AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions&
       (plan.scale == 1.0 ? query : query * plan.scale).reshape({B, kv_heads, group * query_len, query.size(4)});
   auto scores = torch::matmul(scaled, plan.key.transpose(-2, -1)).view({B, kv_heads, group, query_len, key_len});
   scores = plan.rule.apply(scores, plan.whole(), 0, 0, /*in_place=*/true);  // [B, Hkv, G, Tq, Tk]
-  torch::Tensor weights;  // [B, Hkv, G, Tq, Tk]
+  torch::Tensor weights;                                                    // [B, Hkv, G, Tq, Tk]
   if (plan.rule.may_block() && key_len > 0) {
     // A row with every key blocked would be NaN (-inf - -inf): softmax it as zeros and return zeros, so its
     // weights and gradients are 0.

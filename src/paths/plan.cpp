@@ -28,8 +28,8 @@ torch::Tensor canonical_mask(torch::Tensor mask, const torch::Tensor& query, boo
     mask = mask.expand(expanded);
   }
   const bool per_head = has_heads && mask.size(rank - 3) != 1;
-  return mask.reshape({batch_broadcasts ? 1 : batch, per_head ? kv_heads : 1, per_head ? group : 1, mask.size(-2),
-                       mask.size(-1)});
+  return mask.reshape(
+      {batch_broadcasts ? 1 : batch, per_head ? kv_heads : 1, per_head ? group : 1, mask.size(-2), mask.size(-1)});
 }
 
 }  // namespace
@@ -38,9 +38,7 @@ torch::Tensor Slab::of(const torch::Tensor& x) const {
   return x.slice(0, batch_begin, batch_end).slice(1, head_begin, head_end);
 }
 
-bool ScoreRule::may_block() const {
-  return allowed.defined() || causal || window.has_value() || score_mod != nullptr;
-}
+bool ScoreRule::may_block() const { return allowed.defined() || causal || window.has_value() || score_mod != nullptr; }
 
 std::pair<int64_t, int64_t> ScoreRule::key_range(int64_t q0, int64_t q1) const {
   int64_t first = 0, last = key_len;
@@ -108,9 +106,9 @@ torch::Tensor ScoreRule::add_biases(torch::Tensor scores, const Slab& slab, int6
   if (alibi_slopes.defined()) {
     const auto distance = (query_positions(q0, bq, scores.device()) - key_positions(k0, bk, scores.device()))
                               .abs()
-                              .to(torch::kFloat);                                    // [bq, bk]
-    const auto slopes = alibi_slopes.slice(1, slab.head_begin, slab.head_end);       // [1, h, G, 1, 1]
-    const auto bias = (slopes * distance).to(scores.scalar_type());                  // [1, h, G, bq, bk]
+                              .to(torch::kFloat);                               // [bq, bk]
+    const auto slopes = alibi_slopes.slice(1, slab.head_begin, slab.head_end);  // [1, h, G, 1, 1]
+    const auto bias = (slopes * distance).to(scores.scalar_type());             // [1, h, G, bq, bk]
     scores = in_place ? scores.sub_(bias) : scores - bias;
   }
   return scores;
@@ -150,9 +148,9 @@ torch::Tensor ScoreRule::block(torch::Tensor scores, const Slab& slab, int64_t q
     // Positions of the tile's corners: no per-entry test when the whole tile is visible.
     const int64_t first_query = q0 + query_offset, last_query = q0 + bq - 1 + query_offset;
     const int64_t first_key = k0, last_key = k0 + bk - 1;
-    const bool all_visible = (!causal || last_key <= first_query) &&
-                             (!window || (last_query - first_key <= *window &&
-                                          (causal || last_key - first_query <= *window)));
+    const bool all_visible =
+        (!causal || last_key <= first_query) &&
+        (!window || (last_query - first_key <= *window && (causal || last_key - first_query <= *window)));
     if (!all_visible) {
       const auto query = query_positions(q0, bq, scores.device()), key = key_positions(k0, bk, scores.device());
       auto hidden = causal ? key > query : torch::zeros({bq, bk}, query.options().dtype(torch::kBool));

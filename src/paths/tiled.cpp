@@ -123,8 +123,7 @@ torch::Tensor query_rows(const torch::Tensor& x, const Slab& slab, int64_t first
 }
 
 /// Rows [first, last) of `x` [B, Hkv, T, w] in the slab, [b, h, last - first, w] in `dtype`.
-torch::Tensor key_rows(const torch::Tensor& x, const Slab& slab, int64_t first, int64_t last,
-                       torch::ScalarType dtype) {
+torch::Tensor key_rows(const torch::Tensor& x, const Slab& slab, int64_t first, int64_t last, torch::ScalarType dtype) {
   return slab.of(x).slice(2, first, last).to(dtype);
 }
 
@@ -151,16 +150,14 @@ torch::Tensor merge_heads(const torch::Tensor& tile) {
 }
 
 /// -inf (a row with nothing visible yet) shifts by 0 instead, so exp(-inf - shift) stays 0, not NaN.
-torch::Tensor finite_or_zero(const torch::Tensor& row_max) {
-  return row_max.masked_fill(row_max.isneginf(), 0);
-}
+torch::Tensor finite_or_zero(const torch::Tensor& row_max) { return row_max.masked_fill(row_max.isneginf(), 0); }
 
 /// The rows of one query block, everything the backward pass needs of them, in the accumulator dtype.
 struct QueryBlock {
-  torch::Tensor queries;        // [b, h, G·bq, d], scaled
-  torch::Tensor grad_context;   // [b, h, G·bq, dv]
-  torch::Tensor log_sum_exp;    // [b, h, G·bq, 1]; +inf for a row with nothing visible
-  torch::Tensor row_dot;        // [b, h, G·bq, 1]: dO_i · O_i
+  torch::Tensor queries;       // [b, h, G·bq, d], scaled
+  torch::Tensor grad_context;  // [b, h, G·bq, dv]
+  torch::Tensor log_sum_exp;   // [b, h, G·bq, 1]; +inf for a row with nothing visible
+  torch::Tensor row_dot;       // [b, h, G·bq, 1]: dO_i · O_i
 };
 
 /// Softmax weights P and score gradients dS = P ∘ (dO Vᵀ - rowdot) of one tile, [b, h, G·bq, bk]. With a
@@ -212,39 +209,40 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
     const auto accumulate = accumulator_type(query.scalar_type());
     auto context_shape = query.sizes().vec();
     context_shape.back() = value.size(-1);
-    auto context = torch::empty(context_shape, value.options());                              // [B, Hkv, G, Tq, dv]
+    auto context = torch::empty(context_shape, value.options());  // [B, Hkv, G, Tq, dv]
     auto log_sum_exp = torch::empty(query.sizes().slice(0, 4), query.options().dtype(accumulate));  // [B, Hkv, G, Tq]
-    for_each_block(query, rule.query_len, tiling->query_block, /*parallel=*/true,
-                   [&](const Slab& slab, int64_t q0, int64_t q1) {
-      const auto queries = query_rows(query, slab, q0, q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
-      auto row_shape = queries.sizes().vec();
-      row_shape.back() = 1;
-      auto running_max = torch::full(row_shape, -kInfinity, queries.options());  // [b, h, G·bq, 1]
-      auto running_sum = torch::zeros(row_shape, queries.options());
-      row_shape.back() = value.size(-1);
-      auto accumulated = torch::zeros(row_shape, queries.options());  // [b, h, G·bq, dv]
-      const auto [first_key, last_key] = rule.key_range(q0, q1);
-      for (int64_t k0 = first_key; k0 < last_key; k0 += tiling->key_block) {
-        const auto k1 = std::min(k0 + tiling->key_block, last_key);
-        const auto keys = key_rows(key, slab, k0, k1, accumulate), values = key_rows(value, slab, k0, k1, accumulate);
-        const auto scores = merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
-                                                   /*in_place=*/true));  // [b, h, G·bq, bk]
-        const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
-        const auto shift = finite_or_zero(new_max);
-        const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
-        // unnormalised; a score_mod's result may alias a tensor it captured, so it is not overwritten
-        const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
-        running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
-        accumulated.mul_(rescale).add_(torch::matmul(weights, values));
-        running_max = new_max;
-      }
-      const auto visible = running_sum > 0;
-      accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
-      store_query_rows(context, slab, q0, accumulated);
-      store_query_rows(log_sum_exp.unsqueeze(-1), slab, q0,
-                       torch::where(visible, finite_or_zero(running_max) + running_sum.log(),
-                                    torch::full_like(running_sum, kInfinity)));
-    });
+    for_each_block(
+        query, rule.query_len, tiling->query_block, /*parallel=*/true, [&](const Slab& slab, int64_t q0, int64_t q1) {
+          const auto queries = query_rows(query, slab, q0, q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
+          auto row_shape = queries.sizes().vec();
+          row_shape.back() = 1;
+          auto running_max = torch::full(row_shape, -kInfinity, queries.options());  // [b, h, G·bq, 1]
+          auto running_sum = torch::zeros(row_shape, queries.options());
+          row_shape.back() = value.size(-1);
+          auto accumulated = torch::zeros(row_shape, queries.options());  // [b, h, G·bq, dv]
+          const auto [first_key, last_key] = rule.key_range(q0, q1);
+          for (int64_t k0 = first_key; k0 < last_key; k0 += tiling->key_block) {
+            const auto k1 = std::min(k0 + tiling->key_block, last_key);
+            const auto keys = key_rows(key, slab, k0, k1, accumulate),
+                       values = key_rows(value, slab, k0, k1, accumulate);
+            const auto scores = merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
+                                                       /*in_place=*/true));  // [b, h, G·bq, bk]
+            const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
+            const auto shift = finite_or_zero(new_max);
+            const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
+            // unnormalised; a score_mod's result may alias a tensor it captured, so it is not overwritten
+            const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
+            running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
+            accumulated.mul_(rescale).add_(torch::matmul(weights, values));
+            running_max = new_max;
+          }
+          const auto visible = running_sum > 0;
+          accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
+          store_query_rows(context, slab, q0, accumulated);
+          store_query_rows(log_sum_exp.unsqueeze(-1), slab, q0,
+                           torch::where(visible, finite_or_zero(running_max) + running_sum.log(),
+                                        torch::full_like(running_sum, kInfinity)));
+        });
     ctx->save_for_backward({query, key, value, context, log_sum_exp});
     ctx->saved_data["tiling"] = c10::IValue::make_capsule(tiling);
     return context;

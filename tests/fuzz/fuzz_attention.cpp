@@ -22,17 +22,24 @@ class Bytes {
   size_t at_ = 0;
 };
 
-const torch::ScalarType kDtypes[] = {torch::kFloat, torch::kDouble, torch::kBFloat16, torch::kHalf, torch::kLong,
-                                     torch::kBool};
+const torch::ScalarType kDtypes[] = {torch::kFloat, torch::kDouble, torch::kBFloat16,
+                                     torch::kHalf,  torch::kLong,   torch::kBool};
 
 torch::Tensor random_tensor(Bytes& bytes, std::vector<int64_t> shape) {
   const auto dtype = kDtypes[bytes.next(4) == 0 ? bytes.next(6) : 0];  // mostly float, any of the six
   auto tensor = torch::randn(shape, torch::kDouble);
   switch (bytes.next(6)) {
-    case 1: tensor.fill_(NAN); break;
-    case 2: tensor.fill_(-INFINITY); break;
-    case 3: tensor.mul_(1e30); break;
-    default: break;
+    case 1:
+      tensor.fill_(NAN);
+      break;
+    case 2:
+      tensor.fill_(-INFINITY);
+      break;
+    case 3:
+      tensor.mul_(1e30);
+      break;
+    default:
+      break;
   }
   if (dtype == torch::kBool) {
     return tensor > 0;
