@@ -1,17 +1,14 @@
 #include "trainer.h"
 #include "figures.h"
 
+#include "atomic_file.h"
+
 #include <torch/torch.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <fstream>
@@ -78,62 +75,6 @@ std::vector<size_t> all_indices(size_t count) {
   std::vector<size_t> indices(count);
   std::iota(indices.begin(), indices.end(), 0);
   return indices;
-}
-
-/// Writes `bytes` to `path`, checking every write (a full disk is an error here, not a short file).
-void write_file(const std::string& path, const std::string& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw std::runtime_error(path + ": cannot create: " + std::strerror(errno));
-  }
-  for (size_t written = 0; written < bytes.size();) {
-    const auto count = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (count < 0 && errno == EINTR) {
-      continue;
-    }
-    if (count <= 0) {
-      const int error = count < 0 ? errno : ENOSPC;
-      ::close(fd);
-      throw std::runtime_error(path + ": cannot write: " + std::strerror(error));
-    }
-    written += static_cast<size_t>(count);
-  }
-  if (::close(fd) != 0) {
-    throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-  }
-}
-
-/// Flushes `path` to the disk, so that after the rename a power cut leaves the new file, not an empty one.
-void sync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  const bool synced = fd >= 0 && ::fsync(fd) == 0;
-  const int error = errno;
-  if (fd >= 0) {
-    ::close(fd);
-  }
-  if (!synced) {
-    throw std::runtime_error(path + ": cannot flush to disk: " + std::strerror(error));
-  }
-}
-
-/// Writes through a temporary file and a rename, so `path` is always either the old or the new whole file.
-/// `verify(temporary)` runs before the rename: a write that failed without saying so (a full disk) never
-/// replaces the old file.
-void write_atomically(const fs::path& path, const std::function<void(const std::string&)>& write,
-                      const std::function<void(const std::string&)>& verify = {}) {
-  const auto temporary = path.string() + ".tmp";
-  try {
-    write(temporary);
-    sync_file(temporary);
-    if (verify) {
-      verify(temporary);
-    }
-    fs::rename(temporary, path);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
-  }
 }
 
 uint32_t crc32(const unsigned char* data, size_t size) {
@@ -255,8 +196,9 @@ void save_checkpoint(const fs::path& dir, RelationModel& model, const torch::opt
     return size;
   });
   try {
-    write_atomically(
-        dir / kCheckpointFile, [&](const std::string& path) { write_file(path, bytes); },
+    files::write_atomically(
+        (dir / kCheckpointFile).string(), files::kTemporarySuffix,
+        [&](const std::string& path) { files::write_bytes(path, bytes); },
         [](const std::string& path) { verify_checkpoint_file(path); });
   } catch (const std::exception& error) {
     throw std::runtime_error("cannot save the checkpoint " + (dir / kCheckpointFile).string() +
@@ -510,13 +452,8 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
   metrics["threads"] = torch::get_num_threads();
   metrics["history"] = progress.history;
   metrics["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_atomically(dir / kMetricsFile, [&](const std::string& path) {
-    std::ofstream file(path);
-    file << metrics.dump(2) << "\n";
-    file.close();
-    if (!file) {
-      throw std::runtime_error(path + ": cannot write the metrics");
-    }
+  files::write_atomically((dir / kMetricsFile).string(), files::kTemporarySuffix, [&](const std::string& path) {
+    files::write_bytes(path, metrics.dump(2) + "\n");
   });
   write_training_pictures(out_dir, model, baseline, vocabulary, split, progress.history, learning);
   return metrics;
@@ -539,7 +476,7 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
   }
   // Temporaries of a run killed while saving (SIGKILL, power cut): never read, so simply dropped.
   for (const auto* file : {kCheckpointFile, kMetricsFile}) {
-    fs::remove(dir / (std::string(file) + ".tmp"), error);
+    fs::remove(dir / (std::string(file) + files::kTemporarySuffix), error);
   }
   try {
     return train_in(config, split, out_dir, resume, stop, on_epoch);

@@ -1,5 +1,8 @@
-// The public write_* functions: validate and render (figures.cpp), then write through a temporary file.
+// The public write_* functions: validate and render (figures.cpp), then write through a temporary file,
+// flushed to the disk and renamed.
 #include "canvas.h"
+
+#include "atomic_file.h"
 
 #include <attention/pictures.h>
 
@@ -9,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <system_error>
 
@@ -56,26 +60,15 @@ void check_writable_location(const std::string& path) {
   }
 }
 
-/// Runs `write(temporary)`, then renames the temporary file to `path`; removes it on any failure.
-template <typename Write>
-void write_through(const std::string& path, const std::string& temporary_suffix, Write write) {
+/// Checks `path`, then writes it through the temporary file `path` + `temporary_suffix` (files::write_atomically);
+/// an OpenCV error becomes std::runtime_error naming the path.
+void write_through(const std::string& path, const std::string& temporary_suffix,
+                   const std::function<void(const std::string& temporary)>& write) {
   check_writable_location(path);
-  const std::string temporary = path + temporary_suffix;
   try {
-    write(temporary);
-    std::error_code error;
-    fs::rename(temporary, path, error);
-    if (error) {
-      throw std::runtime_error("cannot write the picture " + path + ": " + error.message());
-    }
+    files::write_atomically(path, temporary_suffix, write);
   } catch (const cv::Exception& error) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
     throw std::runtime_error("cannot write the picture " + path + ": " + error.err);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
   }
 }
 
