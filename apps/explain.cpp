@@ -1,5 +1,5 @@
 #include "explain.h"
-#include "task.h"
+#include "words.h"
 
 #include <attention/attention.h>
 #include <attention/pictures.h>

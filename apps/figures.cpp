@@ -1,5 +1,7 @@
 #include "figures.h"
 
+#include "words.h"
+
 #include <attention/pictures.h>
 
 #include <torch/torch.h>
@@ -76,18 +78,6 @@ std::vector<std::string> marked_words(const LoadedModel& loaded, const std::vect
     labels.push_back(loaded.vocabulary.id(word) == Vocabulary::kUnknown ? word + "?" : word);
   }
   return labels;
-}
-
-/// The words as a sentence, cut after about `length` characters at a word boundary ("...").
-std::string joined(const std::vector<std::string>& words, size_t length) {
-  std::string text;
-  for (const auto& word : words) {
-    if (!text.empty() && text.size() + 1 + word.size() > length) {
-      return text + " ...";
-    }
-    text += (text.empty() ? "" : " ") + word;
-  }
-  return text;
 }
 
 }  // namespace
@@ -228,7 +218,7 @@ void write_sentence_heatmap(const std::string& path, LoadedModel& loaded, const 
   const auto weights = attention_matrix_of(loaded, words);  // [H, T, T]
   const auto labels = marked_words(loaded, words);
   pictures::HeatmapOptions options;
-  options.title = "Attention of the trained " + model_title(loaded.model->config) + " model: \"" + joined(words, 60) +
+  options.title = "Attention of the trained " + model_title(loaded.model->config) + " model: \"" + join_words(words, 60) +
                   "\"";
   options.note = "each word's own position is excluded, as in training";
   for (const auto& word : words) {

@@ -2,7 +2,7 @@
 // The pictures of the command line (attention/pictures.h applied to the relation task): what `attention train`
 // writes next to its checkpoint, and `attention heatmap`.
 
-#include "task.h"
+#include "relation_data.h"
 #include "trainer.h"
 
 #include <nlohmann/json.hpp>

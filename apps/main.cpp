@@ -2,8 +2,9 @@
 // Exit codes: 0 success, 1 failure (bad data, a file that cannot be written, ...), 2 usage error.
 #include "explain.h"
 #include "figures.h"
-#include "task.h"
+#include "relation_data.h"
 #include "trainer.h"
+#include "words.h"
 
 #include <attention/version.h>
 

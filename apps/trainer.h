@@ -1,7 +1,7 @@
 #pragma once
 // Training and evaluation of the relation model behind `attention train` and `attention predict`.
 
-#include "task.h"
+#include "relation_data.h"
 
 #include <attention/attention.h>
 

@@ -2,8 +2,9 @@
 // and the walk-through of `attention explain` (its numbers against the tutorial's, and its pictures).
 #include "explain.h"
 #include "figures.h"
-#include "task.h"
+#include "relation_data.h"
 #include "trainer.h"
+#include "words.h"
 
 #include "test_support.h"
 

@@ -1,5 +1,5 @@
 // The training task of `attention train`: data parsing, the generator, learning, checkpoints and resume.
-#include "task.h"
+#include "relation_data.h"
 #include "trainer.h"
 
 #include "test_support.h"
