@@ -2,17 +2,15 @@
 #include "figures.h"
 
 #include "atomic_file.h"
+#include "checkpoint.h"
 
 #include <torch/torch.h>
 
-#include <array>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <memory>
-#include <fstream>
-#include <iterator>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -22,7 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kCheckpointFile = "checkpoint.pt";
 constexpr const char* kMetricsFile = "metrics.json";
 
 /// A padded batch of examples.
@@ -77,92 +74,6 @@ std::vector<size_t> all_indices(size_t count) {
   return indices;
 }
 
-uint32_t crc32(const unsigned char* data, size_t size) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> entries{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int bit = 0; bit < 8; ++bit) {
-        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      }
-      entries[i] = c;
-    }
-    return entries;
-  }();
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < size; ++i) {
-    crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
-/// Checks every record of a checkpoint (a zip archive of stored records, as torch::save writes it) against the
-/// CRC-32 in the archive's directory. LibTorch itself does not check them, so without this a flipped byte in
-/// the weights would load silently. Throws std::runtime_error naming the damage.
-void verify_checkpoint_file(const fs::path& file) {
-  std::ifstream stream(file, std::ios::binary);
-  if (!stream) {
-    throw std::runtime_error(file.string() + ": cannot open the checkpoint");
-  }
-  const std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
-  if (stream.bad()) {
-    throw std::runtime_error(file.string() + ": read error");
-  }
-  const auto damaged = [&](const std::string& what) {
-    return std::runtime_error(file.string() + ": not a readable attention checkpoint, it is damaged (" + what +
-                              "): not written by attention train, or truncated or corrupted since");
-  };
-  const auto u16 = [&](size_t at) -> uint64_t {
-    if (at >= bytes.size() || bytes.size() - at < 2) throw damaged("a record runs past the end of the file");
-    return bytes[at] | (uint64_t{bytes[at + 1]} << 8);
-  };
-  const auto u32 = [&](size_t at) -> uint64_t { return u16(at) | (u16(at + 2) << 16); };
-  const auto u64 = [&](size_t at) -> uint64_t { return u32(at) | (u32(at + 4) << 32); };
-  // The end-of-central-directory record: the last 22 bytes, unless the archive has a comment (ours do not).
-  if (bytes.size() < 22 || u32(bytes.size() - 22) != 0x06054b50) {
-    throw damaged("no zip directory at the end of the file");
-  }
-  const auto end = bytes.size() - 22;
-  uint64_t entries = u16(end + 10), directory = u32(end + 16);
-  if (entries == 0xFFFF || directory == 0xFFFFFFFF) {  // zip64: the locator just before points to the record
-    if (end < 20 || u32(end - 20) != 0x07064b50) throw damaged("no zip64 locator");
-    const auto record = u64(end - 12);
-    if (u32(record) != 0x06064b50) throw damaged("no zip64 directory record");
-    entries = u64(record + 32);
-    directory = u64(record + 48);
-  }
-  for (uint64_t i = 0, at = directory; i < entries; ++i) {
-    if (u32(at) != 0x02014b50) throw damaged("a broken zip directory entry");
-    const auto method = u16(at + 10), name_length = u16(at + 28), extra_length = u16(at + 30);
-    const auto comment_length = u16(at + 32);
-    const auto crc = u32(at + 16);
-    uint64_t size = u32(at + 20), local = u32(at + 42);
-    const auto name_begin = std::min<uint64_t>(at + 46, bytes.size());
-    const auto name_end = std::min<uint64_t>(name_begin + name_length, bytes.size());
-    const std::string name(bytes.begin() + static_cast<std::ptrdiff_t>(name_begin),
-                           bytes.begin() + static_cast<std::ptrdiff_t>(name_end));
-    // zip64 extra field: the 64-bit sizes and offset, for those of the 32-bit fields that are 0xFFFFFFFF.
-    for (uint64_t extra = at + 46 + name_length; extra + 4 <= at + 46 + name_length + extra_length;) {
-      const auto id = u16(extra), length = u16(extra + 2);
-      if (id == 0x0001) {
-        uint64_t field = extra + 4;
-        if (u32(at + 24) == 0xFFFFFFFF) field += 8;
-        if (size == 0xFFFFFFFF) size = u64(field), field += 8;
-        if (local == 0xFFFFFFFF) local = u64(field);
-      }
-      extra += 4 + length;
-    }
-    if (u32(local) != 0x04034b50) throw damaged("record " + name + " has no local header");
-    const auto data = local + 30 + u16(local + 26) + u16(local + 28);
-    if (data > bytes.size() || size > bytes.size() - data) throw damaged("record " + name + " is cut short");
-    // The tensors and the state are stored; only LibTorch's small generated code records (no weights) are
-    // deflated, and those are not checked here.
-    if (method == 0 && crc32(bytes.data() + data, static_cast<size_t>(size)) != crc) {
-      throw damaged("record " + name + " fails its CRC-32 check");
-    }
-    at += 46 + name_length + extra_length + comment_length;
-  }
-}
 /// Progress stored in a checkpoint, so a resumed run ends exactly where an uninterrupted one would.
 struct Progress {
   int64_t epoch = 0;        // epochs completed
@@ -171,62 +82,15 @@ struct Progress {
   nlohmann::json history = nlohmann::json::array();
 };
 
-void save_checkpoint(const fs::path& dir, RelationModel& model, const torch::optim::Optimizer* optimizer,
-                     const Vocabulary& vocabulary, const Progress& progress) {
-  nlohmann::json state = {{"config", model->config},
-                          {"vocabulary", vocabulary.words()},
-                          {"epoch", progress.epoch},
-                          {"step", progress.step},
-                          {"loss_sum", progress.loss_sum},
-                          {"history", progress.history}};
-  torch::serialize::OutputArchive archive;
-  archive.write("state", c10::IValue(state.dump()));
-  torch::serialize::OutputArchive model_archive, optimizer_archive;
-  model->save(model_archive);
-  if (optimizer) {
-    optimizer->save(optimizer_archive);
-  }
-  archive.write("model", model_archive);
-  archive.write("optimizer", optimizer_archive);
-  // Serialised in memory, then written with checked writes: archive.save_to(path) only notices a failed write
-  // (a full disk) when its writer is destroyed, and a destructor that throws ends the program.
-  std::string bytes;
-  archive.save_to([&](const void* data, size_t size) {
-    bytes.append(static_cast<const char*>(data), size);
-    return size;
-  });
-  try {
-    files::write_atomically(
-        (dir / kCheckpointFile).string(), files::kTemporarySuffix,
-        [&](const std::string& path) { files::write_bytes(path, bytes); },
-        [](const std::string& path) { verify_checkpoint_file(path); });
-  } catch (const std::exception& error) {
-    throw std::runtime_error("cannot save the checkpoint " + (dir / kCheckpointFile).string() +
-                             " (the previous one, if any, is kept): " + error.what());
-  }
-}
-
-nlohmann::json read_state(torch::serialize::InputArchive& archive, const fs::path& file) {
-  c10::IValue state;
-  std::error_code error;
-  if (!fs::exists(file, error)) {
-    throw std::runtime_error(file.string() + ": no checkpoint there (attention train --out DIR writes DIR/" +
-                             kCheckpointFile + ")");
-  }
-  if (!fs::is_regular_file(file, error)) {
-    throw std::runtime_error(file.string() + ": not a file");
-  }
-  verify_checkpoint_file(file);
-  try {
-    archive.load_from(file.string());
-    archive.read("state", state);
-    return nlohmann::json::parse(state.toStringRef());
-  } catch (const c10::Error& error) {
-    throw std::runtime_error(file.string() + ": not a readable attention checkpoint (" +
-                             error.what_without_backtrace() + ")");
-  } catch (const std::exception& error) {
-    throw std::runtime_error(file.string() + ": not a readable attention checkpoint (" + error.what() + ")");
-  }
+void save_run(const fs::path& dir, RelationModel& model, const torch::optim::Optimizer* optimizer,
+              const Vocabulary& vocabulary, const Progress& progress) {
+  const nlohmann::json state = {{"config", model->config},
+                                {"vocabulary", vocabulary.words()},
+                                {"epoch", progress.epoch},
+                                {"step", progress.step},
+                                {"loss_sum", progress.loss_sum},
+                                {"history", progress.history}};
+  save_checkpoint((dir / kCheckpointFile).string(), state, *model, optimizer);
 }
 
 }  // namespace
@@ -343,17 +207,14 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
 
   Progress progress;
   if (resume) {
-    torch::serialize::InputArchive archive;
-    const auto state = read_state(archive, dir / kCheckpointFile);
+    Checkpoint checkpoint(checkpoint_path(out_dir));
+    const auto& state = checkpoint.state();
     if (state.at("vocabulary").get<std::vector<std::string>>() != vocabulary.words()) {
-      throw std::runtime_error((dir / kCheckpointFile).string() + ": the checkpoint was trained on other data");
+      throw std::runtime_error(checkpoint.path() + ": the checkpoint was trained on other data");
     }
-    torch::serialize::InputArchive model_archive, optimizer_archive;
-    archive.read("model", model_archive);
-    archive.read("optimizer", optimizer_archive);
-    model->load(model_archive);
+    checkpoint.load_model(*model);
     if (optimizer) {
-      optimizer->load(optimizer_archive);
+      checkpoint.load_optimizer(*optimizer);
     }
     progress.epoch = state.at("epoch");
     progress.step = state.at("step");
@@ -379,7 +240,7 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
     model->train();
     for (; progress.step < steps_per_epoch; ++progress.step) {
       if (stop.load()) {
-        save_checkpoint(dir, model, optimizer.get(), vocabulary, progress);
+        save_run(dir, model, optimizer.get(), vocabulary, progress);
         return {};
       }
       const auto first = static_cast<size_t>(progress.step * config.batch_size);
@@ -426,11 +287,11 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
     progress.loss_sum = 0;
     auto completed = progress;
     completed.epoch += 1;
-    save_checkpoint(dir, model, optimizer.get(), vocabulary, completed);
+    save_run(dir, model, optimizer.get(), vocabulary, completed);
     on_epoch(report);
   }
   if (!optimizer) {
-    save_checkpoint(dir, model, optimizer.get(), vocabulary, progress);
+    save_run(dir, model, optimizer.get(), vocabulary, progress);
   }
 
   model->eval();
@@ -489,19 +350,15 @@ nlohmann::json train(const TrainConfig& config, const Split& split, const std::s
 }
 
 TrainConfig read_checkpoint_config(const std::string& checkpoint_dir) {
-  torch::serialize::InputArchive archive;
-  return read_state(archive, fs::path(checkpoint_dir) / kCheckpointFile).at("config").get<TrainConfig>();
+  return Checkpoint(checkpoint_path(checkpoint_dir)).state().at("config").get<TrainConfig>();
 }
 
 LoadedModel load_model(const std::string& checkpoint_dir) {
-  const auto file = fs::path(checkpoint_dir) / kCheckpointFile;
-  torch::serialize::InputArchive archive;
-  const auto state = read_state(archive, file);
+  Checkpoint checkpoint(checkpoint_path(checkpoint_dir));
+  const auto& state = checkpoint.state();
   LoadedModel loaded{nullptr, Vocabulary(state.at("vocabulary").get<std::vector<std::string>>())};
   loaded.model = RelationModel(state.at("config").get<TrainConfig>(), loaded.vocabulary.size());
-  torch::serialize::InputArchive model_archive;
-  archive.read("model", model_archive);
-  loaded.model->load(model_archive);
+  checkpoint.load_model(*loaded.model);
   loaded.model->eval();
   return loaded;
 }
