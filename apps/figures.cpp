@@ -29,10 +29,10 @@ std::string shape_text(const torch::Tensor& tensor) {
 }
 
 std::string model_title(const TrainConfig& config) {
-  if (config.model == "multihead") {
+  if (config.model == ModelKind::MultiHead) {
     return "multihead (" + std::to_string(config.heads) + " heads)";
   }
-  return config.model;
+  return model_kind_name(config.model);
 }
 
 /// The query's attention `[T]` for one example.
@@ -117,7 +117,7 @@ std::vector<std::string> training_picture_files(const TrainConfig& config, bool 
   std::vector<std::string> files = {"heatmaps.png"};
   if (trained) {
     files.insert(files.end(), {"weights_W_q.png", "weights_W_k.png", "weights_W_v.png"});
-    if (config.model == "multihead") {
+    if (config.model == ModelKind::MultiHead) {
       files.push_back("weights_W_o.png");
     }
   }
@@ -162,7 +162,7 @@ void write_training_pictures(const std::string& dir, RelationModel& model, Relat
   for (const auto& [matrix_name, weight] : weight_matrices(model)) {
     pictures::WeightHeatmapOptions options;
     options.title = matrix_name + " " + shape_text(weight) + " of the trained " + name + " model";
-    options.note = weight_note(matrix_name) + (config.model == "multihead" ? " (bias not shown)" : "");
+    options.note = weight_note(matrix_name) + (config.model == ModelKind::MultiHead ? " (bias not shown)" : "");
     pictures::write_weight_heatmap((folder / ("weights_" + matrix_name + ".png")).string(), weight, options);
   }
 
@@ -237,7 +237,7 @@ void write_sentence_heatmap(const std::string& path, LoadedModel& loaded, const 
 void write_weights_picture(const std::string& path, LoadedModel& loaded) {
   const auto matrices = weight_matrices(loaded.model);
   if (matrices.empty()) {
-    throw std::runtime_error("the " + loaded.model->config.model +
+    throw std::runtime_error("the " + model_kind_name(loaded.model->config.model) +
                              " model has no weight matrices to draw (it has no parameters but the embeddings)");
   }
   std::vector<pictures::NamedMatrix> named;

@@ -37,6 +37,7 @@ extern "C" void request_stop(int) {
 
 struct TrainCommand {
   attention::app::TrainConfig config;
+  std::string model = attention::app::model_kind_name(config.model);  ///< --model, turned into config.model
   std::string out;
   bool resume = false;
   bool quiet = false;
@@ -312,8 +313,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train_command->add_option("--test-data", config.test_data, "Held-out examples (default: a seeded split of --data)")
       ->check(CLI::ExistingFile);
-  train_command->add_option("--model", config.model, "Attention layer")
-      ->check(CLI::IsMember({"simple", "scaled", "multihead"}))
+  train_command->add_option("--model", train.model, "Attention layer")
+      ->check(CLI::IsMember(attention::app::model_kind_names()))
       ->capture_default_str();
   train_command->add_option("--heads", config.heads, "Heads of --model multihead")
       ->check(kPositiveInteger)
@@ -377,7 +378,8 @@ int main(int argc, char** argv) {
       return run_heatmap(heatmap);
     }
     if (train_command->parsed()) {
-      if (config.model == "multihead" && config.dim % config.heads != 0) {
+      config.model = attention::app::model_kind_from_name(train.model);
+      if (config.model == attention::app::ModelKind::MultiHead && config.dim % config.heads != 0) {
         throw CLI::ValidationError("--heads", std::to_string(config.heads) + " does not divide --dim " +
                                                   std::to_string(config.dim));
       }

@@ -95,29 +95,7 @@ void save_run(const fs::path& dir, RelationModel& model, const torch::optim::Opt
 
 }  // namespace
 
-void to_json(nlohmann::json& json, const TrainConfig& config) {
-  json = {{"model", config.model},         {"heads", config.heads},     {"dim", config.dim},
-          {"epochs", config.epochs},       {"batch_size", config.batch_size}, {"lr", config.lr},
-          {"seed", config.seed},           {"train_embeddings", config.train_embeddings},
-          {"data", config.data},           {"test_data", config.test_data}};
-}
-
-void from_json(const nlohmann::json& json, TrainConfig& config) {
-  json.at("model").get_to(config.model);
-  json.at("heads").get_to(config.heads);
-  json.at("dim").get_to(config.dim);
-  json.at("epochs").get_to(config.epochs);
-  json.at("batch_size").get_to(config.batch_size);
-  json.at("lr").get_to(config.lr);
-  json.at("seed").get_to(config.seed);
-  json.at("train_embeddings").get_to(config.train_embeddings);
-  json.at("data").get_to(config.data);
-  json.at("test_data").get_to(config.test_data);
-}
-
 RelationModelImpl::RelationModelImpl(const TrainConfig& config_, int64_t vocabulary_size) : config(config_) {
-  TORCH_CHECK(config.model == "simple" || config.model == "scaled" || config.model == "multihead",
-              "unknown model '", config.model, "' (expected simple, scaled or multihead)");
   TORCH_CHECK(config.dim > 0, "dim must be > 0, got ", config.dim);
   torch::manual_seed(config.seed);
   embeddings = register_module("embeddings", torch::nn::Embedding(vocabulary_size, config.dim));
@@ -126,10 +104,15 @@ RelationModelImpl::RelationModelImpl(const TrainConfig& config_, int64_t vocabul
     embeddings->weight.div_(std::sqrt(static_cast<double>(config.dim)));  // unit length on average
   }
   embeddings->weight.set_requires_grad(config.train_embeddings);
-  if (config.model == "scaled") {
-    single_head = register_module("attention", ScaledDotProductAttention(config.dim, config.dim));
-  } else if (config.model == "multihead") {
-    multi_head = register_module("attention", MultiHeadAttention(config.dim, config.heads));
+  switch (config.model) {
+    case ModelKind::Simple:
+      break;
+    case ModelKind::Scaled:
+      single_head = register_module("attention", ScaledDotProductAttention(config.dim, config.dim));
+      break;
+    case ModelKind::MultiHead:
+      multi_head = register_module("attention", MultiHeadAttention(config.dim, config.heads));
+      break;
   }
 }
 
@@ -190,7 +173,7 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
   vocabulary.add(split.train);
   RelationModel model(config, vocabulary.size());
   auto baseline_config = config;
-  baseline_config.model = "simple";
+  baseline_config.model = ModelKind::Simple;
   RelationModel baseline(baseline_config, vocabulary.size());  // same seed: the same fixed embeddings
 
   std::vector<torch::Tensor> trainable;
@@ -304,7 +287,7 @@ nlohmann::json train_in(const TrainConfig& config, const Split& split, const std
   };
   auto metrics = describe(model);
   metrics["baseline"] = describe(baseline);
-  metrics["baseline"]["model"] = "simple";
+  metrics["baseline"]["model"] = ModelKind::Simple;
   metrics["epochs"] = optimizer ? config.epochs : 0;
   metrics["train_examples"] = split.train.size();
   metrics["test_examples"] = split.test.size();

@@ -1,6 +1,7 @@
 #pragma once
 // Training and evaluation of the relation model behind `attention train` and `attention predict`.
 
+#include "relation_config.h"
 #include "relation_data.h"
 
 #include <attention/attention.h>
@@ -15,22 +16,6 @@
 
 namespace attention::app {
 
-/// Options of a training run (everything needed to rebuild the model, with the vocabulary).
-struct TrainConfig {
-  std::string model = "scaled";  ///< "simple" (no parameters), "scaled" (one head, W_q/W_k/W_v), "multihead"
-  int64_t heads = 4;             ///< heads of "multihead"; must divide dim
-  int64_t dim = 128;             ///< width of the word embeddings and of the attention layer
-  int64_t epochs = 30;
-  int64_t batch_size = 32;
-  double lr = 0.01;              ///< Adam's learning rate
-  uint64_t seed = 1;             ///< seeds the embeddings, the weights, the data split and the batch order
-  bool train_embeddings = false; ///< by default the embeddings stay fixed, so only attention can learn
-  std::string data;              ///< training file, empty for the built-in task
-  std::string test_data;         ///< held-out file, empty for a seeded split of `data`
-};
-void to_json(nlohmann::json& json, const TrainConfig& config);
-void from_json(const nlohmann::json& json, TrainConfig& config);
-
 /// Fixed (or trainable) word embeddings and one attention layer; the prediction for an example is the word
 /// its query attends to most, its own position excluded.
 class RelationModelImpl : public torch::nn::Module {
@@ -40,14 +25,14 @@ class RelationModelImpl : public torch::nn::Module {
   /// over the words (zero at its own position and on padding).
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& lengths, const torch::Tensor& queries);
   /// ids `[B, T]`, lengths `[B]` → every word's attention over the words, per head: `[B, H, T, T]` (H = heads
-  /// of "multihead", 1 otherwise; row q is what forward() gives for query q, its own position and the padding
+  /// of ModelKind::MultiHead, 1 otherwise; row q is what forward() gives for query q, its own position and the padding
   /// excluded; the rows of padding are 0).
   torch::Tensor attention_matrix(const torch::Tensor& ids, const torch::Tensor& lengths);
 
   TrainConfig config;
   torch::nn::Embedding embeddings = nullptr;
-  ScaledDotProductAttention single_head = nullptr;  // "scaled"
-  MultiHeadAttention multi_head = nullptr;          // "multihead"
+  ScaledDotProductAttention single_head = nullptr;  // ModelKind::Scaled
+  MultiHeadAttention multi_head = nullptr;          // ModelKind::MultiHead
 };
 TORCH_MODULE(RelationModel);
 

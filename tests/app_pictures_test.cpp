@@ -38,7 +38,7 @@ class AppPicturesTest : public testing::ScratchFolderTest {
 };
 
 TEST_F(AppPicturesTest, AttentionMatrixRowsAreTheQueryAttentionOfForward) {
-  for (const std::string kind : {"simple", "scaled", "multihead"}) {
+  for (const auto kind : {ModelKind::Simple, ModelKind::Scaled, ModelKind::MultiHead}) {
     TrainConfig config;
     config.model = kind;
     config.dim = 16;
@@ -48,12 +48,12 @@ TEST_F(AppPicturesTest, AttentionMatrixRowsAreTheQueryAttentionOfForward) {
     const auto ids = torch::randint(0, 20, {1, 7}, torch::kLong);
     const auto lengths = torch::full({1}, 7, torch::kLong);
     const auto matrix = model->attention_matrix(ids, lengths);  // [1, H, 7, 7]
-    ASSERT_EQ(matrix.size(1), kind == "multihead" ? config.heads : 1) << kind;
+    ASSERT_EQ(matrix.size(1), kind == ModelKind::MultiHead ? config.heads : 1) << model_kind_name(kind);
     const auto mean = matrix.mean(1)[0];
     for (int64_t q = 0; q < 7; ++q) {
       const auto row = model(ids, lengths, torch::full({1}, q, torch::kLong))[0];
       testing::expect_close(mean[q], row, 1e-5);
-      EXPECT_EQ(mean[q][q].item<float>(), 0.0f) << kind;
+      EXPECT_EQ(mean[q][q].item<float>(), 0.0f) << model_kind_name(kind);
     }
   }
 }
@@ -81,10 +81,10 @@ TEST_F(AppPicturesTest, TrainWritesEveryPictureWholeAndReadable) {
   EXPECT_TRUE(leftovers().empty());
 
   // Multihead adds W_o; the simple model (nothing to train) writes only the comparison and the embeddings.
-  config.model = "multihead";
+  config.model = ModelKind::MultiHead;
   train(config, split, (dir_ / "multihead").string(), false, no_stop_, [](const EpochReport&) {});
   EXPECT_TRUE(fs::exists(dir_ / "multihead" / "weights_W_o.png"));
-  config.model = "simple";
+  config.model = ModelKind::Simple;
   train(config, split, (dir_ / "simple").string(), false, no_stop_, [](const EpochReport&) {});
   for (const auto& file : training_picture_files(config, false)) {
     EXPECT_TRUE(fs::exists(dir_ / "simple" / file)) << file;
@@ -106,7 +106,7 @@ TEST_F(AppPicturesTest, HeatmapOfASentenceAndOfTheWeights) {
   TrainConfig config;
   config.dim = 32;
   config.epochs = 1;
-  config.model = "multihead";
+  config.model = ModelKind::MultiHead;
   config.heads = 2;
   train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
   auto loaded = load_model(dir_.string());

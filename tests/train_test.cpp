@@ -99,6 +99,27 @@ TEST_F(TrainTest, GeneratorIsDeterministicWithDisjointSplits) {
   }
 }
 
+TEST_F(TrainTest, ModelKindsTravelByTheirNames) {
+  EXPECT_EQ(model_kind_names(), (std::vector<std::string>{"simple", "scaled", "multihead"}));
+  for (const auto kind : {ModelKind::Simple, ModelKind::Scaled, ModelKind::MultiHead}) {
+    EXPECT_EQ(model_kind_from_name(model_kind_name(kind)), kind);
+  }
+  TrainConfig config;
+  config.model = ModelKind::MultiHead;
+  const nlohmann::json json = config;  // as checkpoints and metrics.json store it
+  EXPECT_EQ(json.at("model"), "multihead");
+  std::set<std::string> keys;
+  for (const auto& item : json.items()) {
+    keys.insert(item.key());
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"batch_size", "data", "dim", "epochs", "heads", "lr", "model", "seed",
+                                         "test_data", "train_embeddings"}));
+  EXPECT_EQ(json.get<TrainConfig>().model, ModelKind::MultiHead);
+  auto unknown = json;
+  unknown["model"] = "big";
+  EXPECT_THROW_WITH(unknown.get<TrainConfig>(), "unknown model 'big' (expected simple, scaled or multihead)");
+}
+
 TEST_F(TrainTest, TrainedAttentionBeatsTheSimilarityBaselineByAWideMargin) {
   const auto split = generate_task(1, 240, 60);
   const auto metrics = train(small_config(), split, dir_.string(), false, no_stop_, ignore_progress);
