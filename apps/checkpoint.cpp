@@ -53,8 +53,8 @@ std::string checkpoint_path(const std::string& run_dir) {
                              kCheckpointFile + ")");
   }
   if (!fs::is_directory(status)) {
-    throw std::runtime_error(run_dir + ": not a folder (give the folder of a run, which holds its " +
-                             kCheckpointFile + ")");
+    throw std::runtime_error(run_dir + ": not a folder (give the folder of a run, which holds its " + kCheckpointFile +
+                             ")");
   }
   return (fs::path(run_dir) / kCheckpointFile).string();
 }
@@ -81,16 +81,16 @@ void save_checkpoint(const std::string& path, const nlohmann::json& state, const
         path, files::kTemporarySuffix, [&](const std::string& temporary) { files::write_bytes(temporary, bytes); },
         [](const std::string& temporary) { read_checked(temporary); });
   } catch (const std::exception& error) {
-    throw std::runtime_error("cannot save the checkpoint " + path + " (the previous one, if any, is kept): " +
-                             error.what());
+    throw std::runtime_error("cannot save the checkpoint " + path +
+                             " (the previous one, if any, is kept): " + error.what());
   }
 }
 
 Checkpoint::Checkpoint(const std::string& path) : path_(path) {
   std::error_code error;
   if (!fs::exists(path, error)) {
-    throw std::runtime_error(path + ": no checkpoint there (attention train --out DIR writes DIR/" +
-                             kCheckpointFile + ")");
+    throw std::runtime_error(path + ": no checkpoint there (attention train --out DIR writes DIR/" + kCheckpointFile +
+                             ")");
   }
   if (!fs::is_regular_file(path, error)) {
     throw std::runtime_error(path + ": not a file");

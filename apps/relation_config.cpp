@@ -9,9 +9,7 @@ const std::vector<std::string>& model_kind_names() {
   return names;
 }
 
-const std::string& model_kind_name(ModelKind kind) {
-  return model_kind_names().at(static_cast<size_t>(kind));
-}
+const std::string& model_kind_name(ModelKind kind) { return model_kind_names().at(static_cast<size_t>(kind)); }
 
 ModelKind model_kind_from_name(const std::string& name) {
   const auto& names = model_kind_names();
@@ -23,12 +21,8 @@ ModelKind model_kind_from_name(const std::string& name) {
   throw std::invalid_argument("unknown model '" + name + "' (expected simple, scaled or multihead)");
 }
 
-void to_json(nlohmann::json& json, ModelKind kind) {
-  json = model_kind_name(kind);
-}
+void to_json(nlohmann::json& json, ModelKind kind) { json = model_kind_name(kind); }
 
-void from_json(const nlohmann::json& json, ModelKind& kind) {
-  kind = model_kind_from_name(json.get<std::string>());
-}
+void from_json(const nlohmann::json& json, ModelKind& kind) { kind = model_kind_from_name(json.get<std::string>()); }
 
 }  // namespace attention::app

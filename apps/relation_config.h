@@ -32,8 +32,8 @@ void from_json(const nlohmann::json& json, ModelKind& kind);
 /// checkpoint and in metrics.json (under "model"), by these names.
 struct TrainConfig {
   ModelKind model = ModelKind::Scaled;
-  int64_t heads = 4;              ///< heads of ModelKind::MultiHead
-  int64_t dim = 128;              ///< width of the word embeddings and of the attention layer
+  int64_t heads = 4;  ///< heads of ModelKind::MultiHead
+  int64_t dim = 128;  ///< width of the word embeddings and of the attention layer
   int64_t epochs = 30;
   int64_t batch_size = 32;
   double lr = 0.01;               ///< Adam's learning rate
@@ -42,7 +42,7 @@ struct TrainConfig {
   std::string data;               ///< training file, empty for the built-in task
   std::string test_data;          ///< held-out file, empty for a seeded split of `data`
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, model, heads, dim, epochs, batch_size, lr, seed, train_embeddings,
-                                   data, test_data)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, model, heads, dim, epochs, batch_size, lr, seed, train_embeddings, data,
+                                   test_data)
 
 }  // namespace attention::app

@@ -64,8 +64,7 @@ const std::vector<Relation>& relations() {
        {{{"she"}, "female"}, {{"he"}, "male"}},
        {"male", "female"}},
       {"verb",
-       {"the {d} {q} the {t} on the {e}", "in the morning the {d} {q} the {t}",
-        "the {t} was what the {d} {q} today"},
+       {"the {d} {q} the {t} on the {e}", "in the morning the {d} {q} the {t}", "the {t} was what the {d} {q} today"},
        {{{"ate", "tasted", "cooked", "baked"}, "food"}, {{"chased", "fed", "petted", "groomed"}, "animal"}},
        {"male", "female"}},
   };
@@ -143,20 +142,23 @@ std::vector<Example> read_examples(std::istream& file, const std::string& path) 
       fields.push_back(field);
     }
     if (fields.size() != 3) {
-      throw line_error(path, number, "expected 3 tab-separated fields (sentence, query, target), found " +
-                                         std::to_string(fields.size()));
+      throw line_error(
+          path, number,
+          "expected 3 tab-separated fields (sentence, query, target), found " + std::to_string(fields.size()));
     }
     Example example;
     example.words = split_words(fields[0]);
     example.relation = "file";
     if (example.words.size() > kMaxWords) {
-      throw line_error(path, number, "the sentence has " + std::to_string(example.words.size()) +
-                                         " words, more than the limit of " + std::to_string(kMaxWords));
+      throw line_error(path, number,
+                       "the sentence has " + std::to_string(example.words.size()) + " words, more than the limit of " +
+                           std::to_string(kMaxWords));
     }
     const auto query = split_words(fields[1]), target = split_words(fields[2]);
     if (query.size() != 1 || target.size() != 1) {
-      throw line_error(path, number, "query and target must be single words, got '" + printable(fields[1]) +
-                                         "' and '" + printable(fields[2]) + "'");
+      throw line_error(path, number,
+                       "query and target must be single words, got '" + printable(fields[1]) + "' and '" +
+                           printable(fields[2]) + "'");
     }
     example.query = index_of(example.words, query[0]);
     if (example.query < 0) {
@@ -164,7 +166,8 @@ std::vector<Example> read_examples(std::istream& file, const std::string& path) 
     }
     example.target = index_of(example.words, target[0], example.query);
     if (example.target < 0) {
-      throw line_error(path, number, "target '" + printable(target[0]) + "' is not a word of the sentence (other than the query)");
+      throw line_error(path, number,
+                       "target '" + printable(target[0]) + "' is not a word of the sentence (other than the query)");
     }
     examples.push_back(std::move(example));
   }

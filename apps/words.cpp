@@ -15,8 +15,12 @@ size_t utf8_length(const std::string& text, size_t at) {
   const auto continuation = [&](size_t i, unsigned low = 0x80, unsigned high = 0xBF) {
     return byte(i) >= low && byte(i) <= high;
   };
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(at + 1) ? 2 : 0;
+  if (lead < 0x80) {
+    return 1;
+  }
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    return continuation(at + 1) ? 2 : 0;
+  }
   if (lead >= 0xE0 && lead <= 0xEF) {
     const auto low = lead == 0xE0 ? 0xA0u : 0x80u, high = lead == 0xED ? 0x9Fu : 0xBFu;
     return continuation(at + 1, low, high) && continuation(at + 2) ? 3 : 0;

@@ -1,9 +1,10 @@
 // The program's pictures: what `attention train` writes, the full attention matrix behind `attention heatmap`,
 // and the walk-through of `attention explain` (its numbers against the tutorial's, and its pictures).
 #include "explain.h"
-#include "figures.h"
+#include "relation_checkpoint.h"
 #include "relation_data.h"
-#include "trainer.h"
+#include "relation_trainer.h"
+#include "run_pictures.h"
 #include "words.h"
 
 #include "test_support.h"
@@ -34,6 +35,15 @@ class AppPicturesTest : public testing::ScratchFolderTest {
     return temporary;
   }
 
+  /// Trains `config` on `split` into the scratch folder `name`, then writes the run's pictures there, as
+  /// `attention train` does; returns their file names.
+  std::vector<std::string> train_with_pictures(const std::string& name, const TrainConfig& config, const Split& split) {
+    auto learning = watch_example(split);
+    const auto run = train(model_for(config, split), split, path(name), false, no_stop_, capture_frames(learning));
+    EXPECT_TRUE(run);
+    return run ? write_training_pictures(path(name), *run, split, learning) : std::vector<std::string>{};
+  }
+
   std::atomic<bool> no_stop_{false};
 };
 
@@ -42,7 +52,11 @@ TEST_F(AppPicturesTest, AttentionMatrixRowsAreTheQueryAttentionOfForward) {
     TrainConfig config;
     config.model = kind;
     config.dim = 16;
-    RelationModel model(config, 20);
+    std::vector<std::string> words = {"<unk>"};
+    for (int i = 1; i < 20; ++i) {
+      words.push_back("w" + std::to_string(i));
+    }
+    RelationModel model(config, Vocabulary(words));
     model->eval();
     torch::NoGradGuard no_grad;
     const auto ids = torch::randint(0, 20, {1, 7}, torch::kLong);
@@ -63,11 +77,10 @@ TEST_F(AppPicturesTest, TrainWritesEveryPictureWholeAndReadable) {
   TrainConfig config;
   config.dim = 32;
   config.epochs = 3;
-  const auto metrics = train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
-  const auto expected = training_picture_files(config, true);
-  EXPECT_EQ(expected.size(), 8u);
-  for (const auto& file : expected) {
-    const auto path = (dir_ / file).string();
+  const auto files = train_with_pictures("scaled", config, split);
+  EXPECT_EQ(files.size(), 8u);
+  for (const auto& file : files) {
+    const auto path = (dir_ / "scaled" / file).string();
     ASSERT_TRUE(fs::exists(path)) << file;
     if (fs::path(file).extension() == ".png") {
       const auto image = cv::imread(path);
@@ -75,22 +88,23 @@ TEST_F(AppPicturesTest, TrainWritesEveryPictureWholeAndReadable) {
       EXPECT_EQ(image.channels(), 3) << file;
     }
   }
-  cv::VideoCapture video((dir_ / "learning.avi").string(), cv::CAP_OPENCV_MJPEG);
+  cv::VideoCapture video((dir_ / "scaled" / "learning.avi").string(), cv::CAP_OPENCV_MJPEG);
   ASSERT_TRUE(video.isOpened());
   EXPECT_EQ(static_cast<int>(video.get(cv::CAP_PROP_FRAME_COUNT)), 4 + 8);  // epochs 0..3, then 2 s held at 4 fps
   EXPECT_TRUE(leftovers().empty());
 
   // Multihead adds W_o; the simple model (nothing to train) writes only the comparison and the embeddings.
   config.model = ModelKind::MultiHead;
-  train(config, split, (dir_ / "multihead").string(), false, no_stop_, [](const EpochReport&) {});
+  const auto multihead = train_with_pictures("multihead", config, split);
+  EXPECT_EQ(multihead.size(), 9u);
   EXPECT_TRUE(fs::exists(dir_ / "multihead" / "weights_W_o.png"));
   config.model = ModelKind::Simple;
-  train(config, split, (dir_ / "simple").string(), false, no_stop_, [](const EpochReport&) {});
-  for (const auto& file : training_picture_files(config, false)) {
-    EXPECT_TRUE(fs::exists(dir_ / "simple" / file)) << file;
+  EXPECT_EQ(train_with_pictures("simple", config, split), (std::vector<std::string>{"heatmaps.png", "embeddings.png"}));
+  for (const auto& file : fs::directory_iterator(dir_ / "simple")) {
+    const auto name = file.path().filename().string();
+    EXPECT_TRUE(name == "heatmaps.png" || name == "embeddings.png" || name == "checkpoint.pt" || name == "metrics.json")
+        << name;
   }
-  EXPECT_FALSE(fs::exists(dir_ / "simple" / "weights_W_q.png"));
-  EXPECT_FALSE(fs::exists(dir_ / "simple" / "learning.avi"));
 }
 
 TEST_F(AppPicturesTest, WatchesAWarmExampleWhenThereIsOne) {
@@ -108,15 +122,16 @@ TEST_F(AppPicturesTest, HeatmapOfASentenceAndOfTheWeights) {
   config.epochs = 1;
   config.model = ModelKind::MultiHead;
   config.heads = 2;
-  train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
+  ASSERT_TRUE(train(model_for(config, split), split, dir_.string(), false, no_stop_));
   auto loaded = load_model(dir_.string());
   const auto words = split_words("the cat sat on the mat because it was warm zyzzyva");
-  EXPECT_EQ(attention_matrix_of(loaded, words).sizes(), (std::vector<int64_t>{2, 11, 11}));
+  EXPECT_EQ(loaded->attention_matrix(words).sizes(), (std::vector<int64_t>{2, 11, 11}));
   write_sentence_heatmap((dir_ / "sentence.png").string(), loaded, words);
   write_weights_picture((dir_ / "weights.png").string(), loaded);
   EXPECT_FALSE(cv::imread((dir_ / "sentence.png").string()).empty());
   EXPECT_FALSE(cv::imread((dir_ / "weights.png").string()).empty());
-  EXPECT_THROW_WITH(write_sentence_heatmap((dir_ / "no/such/folder.png").string(), loaded, words), "no/such/folder.png");
+  EXPECT_THROW_WITH(write_sentence_heatmap((dir_ / "no/such/folder.png").string(), loaded, words),
+                    "no/such/folder.png");
 }
 
 TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
@@ -130,8 +145,8 @@ TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
   expect_line("journey +0\\.9544 +1\\.4950 +1\\.4754 +0\\.8434 +0\\.7070 +1\\.0865");
   expect_line("journey +0\\.1455 +0\\.2278 +0\\.2249 +0\\.1285 +0\\.1077 +0\\.1656");  // naive normalisation
   expect_line("journey +0\\.1385 +0\\.2379 +0\\.2333 +0\\.1240 +0\\.1082 +0\\.1581");  // softmax
-  expect_line("journey +0\\.4419 +0\\.6515 +0\\.5683");                                  // context vector
-  expect_line("your +-0\\.0739 +0\\.0713");                                              // trainable, seed 789
+  expect_line("journey +0\\.4419 +0\\.6515 +0\\.5683");                                // context vector
+  expect_line("your +-0\\.0739 +0\\.0713");                                            // trainable, seed 789
   EXPECT_EQ(text.find("Pictures"), std::string::npos);
 }
 

@@ -23,8 +23,8 @@ void sync_file(const std::string& temporary, const std::string& path) {
     ::close(fd);
   }
   if (!synced) {
-    throw std::runtime_error("cannot write " + path + ": cannot flush " + temporary + " to the disk: " +
-                             std::strerror(error));
+    throw std::runtime_error("cannot write " + path + ": cannot flush " + temporary +
+                             " to the disk: " + std::strerror(error));
   }
 }
 
@@ -43,8 +43,7 @@ void write_atomically(const std::string& path, const std::string& temporary_suff
     std::error_code error;
     fs::rename(temporary, path, error);
     if (error) {
-      throw std::runtime_error("cannot write " + path + ": cannot rename " + temporary + " to it: " +
-                               error.message());
+      throw std::runtime_error("cannot write " + path + ": cannot rename " + temporary + " to it: " + error.message());
     }
   } catch (...) {
     std::error_code ignored;
