@@ -8,6 +8,8 @@
 #include "relation_trainer.h"
 #include "run_pictures.h"
 
+#include <c10/util/Exception.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +47,17 @@ void check_resumed_options(const TrainCommand& command, const TrainConfig& store
                                                          " has " + kept.at(key).dump() +
                                                          "; --resume continues a run as it was configured");
     }
+  }
+}
+
+/// The model of the options, built before anything is written: options the attention layer refuses (heads that
+/// do not divide the width) are a usage error, in the library's words.
+RelationModel model_of_options(const TrainConfig& config, const Split& split) {
+  try {
+    return model_for(config, split);
+  } catch (const c10::Error& error) {
+    throw CLI::ValidationError("--dim " + std::to_string(config.dim) + " --heads " + std::to_string(config.heads),
+                               error.what_without_backtrace());
   }
 }
 
@@ -152,10 +165,6 @@ int run_train(TrainCommand command) {
   // operations outweighs what more threads gain.
   attention::set_num_threads(command.threads > 0 ? command.threads : 1);
   command.config.model = model_kind_from_name(command.model);
-  if (command.config.model == ModelKind::MultiHead && command.config.dim % command.config.heads != 0) {
-    throw CLI::ValidationError("--heads", std::to_string(command.config.heads) + " does not divide --dim " +
-                                              std::to_string(command.config.dim));
-  }
   if (command.resume) {
     if (command.out.empty()) {
       throw CLI::ValidationError("--resume", "needs --out DIR of the run to continue");
@@ -166,7 +175,7 @@ int run_train(TrainCommand command) {
   }
   const auto out_dir = command.out.empty() ? timestamped_run_dir() : command.out;
   const auto split = load_data(command.config);
-  auto model = model_for(command.config, split);
+  auto model = model_of_options(command.config, split);
   auto learning = watch_example(split);
   std::signal(SIGINT, request_stop);
   const auto run = train(model, split, out_dir, command.resume, g_stop_requested,

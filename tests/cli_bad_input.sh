@@ -118,7 +118,7 @@ expect 2 "--lr.*> 0, got '0'" train --lr 0
 expect 2 "--lr.*> 0, got '-0.1'" train --lr -0.1
 expect 2 "--lr.*finite.*got 'nan'" train --lr nan
 expect 2 "--lr.*finite.*got 'inf'" train --lr inf
-expect 2 '--heads: 5 does not divide --dim 64' train --model multihead --dim 64 --heads 5
+expect 2 '--dim 64 --heads 5: .*embed_dim \(64\) must be divisible by num_heads \(5\)' train --model multihead --dim 64 --heads 5
 expect 2 '--model.*big' train --model big
 expect 2 '--data.*does not exist: /no/such/file' train --data /no/such/file
 expect 2 '--data.*directory' train --data fixtures/a_folder
