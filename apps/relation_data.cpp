@@ -3,12 +3,14 @@
 #include "words.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 namespace attention::app {
 namespace {
@@ -113,6 +115,14 @@ Example fill(const Relation& relation, std::mt19937_64& rng) {
 }  // namespace
 
 std::vector<Example> read_examples(const std::string& path) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) {
+    throw std::runtime_error(path + ": no such data file");
+  }
+  if (std::filesystem::is_directory(status)) {
+    throw std::runtime_error(path + ": a folder, not a data file");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw std::runtime_error(path + ": cannot open the data file");

@@ -27,7 +27,8 @@ struct Split {
 /// are skipped. The query is its first occurrence in the sentence, the target the first occurrence of the
 /// target word other than the query. Throws std::runtime_error naming the file and line for a line with the
 /// wrong number of fields, a query or target not in its sentence, text that is not UTF-8 (or has NUL bytes),
-/// a sentence of more than kMaxWords (words.h) words, or a file that cannot be read or has no examples.
+/// a sentence of more than kMaxWords (words.h) words, or a file that does not exist, cannot be read or has no
+/// examples.
 std::vector<Example> read_examples(const std::string& path);
 /// The same from a stream; `path` names it in messages.
 std::vector<Example> read_examples(std::istream& input, const std::string& path);

@@ -130,10 +130,9 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
   auto& config = command.config;
   auto* train = app.add_subcommand(
       "train", "Train attention to find the word a query relates to (warm -> mat), against a similarity baseline");
-  train->add_option("--data", config.data, "Training examples: sentence<TAB>query<TAB>target per line")
-      ->check(CLI::ExistingFile);
-  train->add_option("--test-data", config.test_data, "Held-out examples (default: a seeded split of --data)")
-      ->check(CLI::ExistingFile);
+  // Files are not checked here: one that is missing is a failure (exit code 1), found when it is read.
+  train->add_option("--data", config.data, "Training examples: sentence<TAB>query<TAB>target per line");
+  train->add_option("--test-data", config.test_data, "Held-out examples (default: a seeded split of --data)");
   train->add_option("--model", command.model, "Attention layer")
       ->check(CLI::IsMember(model_kind_names()))
       ->capture_default_str();

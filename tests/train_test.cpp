@@ -83,7 +83,8 @@ TEST_F(TrainTest, BadLinesNameTheFileAndLine) {
   expect_error("a b c\ta\ta\n", "target 'a' is not a word of the sentence (other than the query)");
   expect_error("a b c\ta b\tc\n", "query and target must be single words");
   expect_error("# nothing\n\n", "no examples");
-  EXPECT_THROW_WITH(read_examples((dir_ / "missing.tsv").string()), "missing.tsv: cannot open the data file");
+  EXPECT_THROW_WITH(read_examples(path("missing.tsv")), "missing.tsv: no such data file");
+  EXPECT_THROW_WITH(read_examples(dir_.string()), dir_.string() + ": a folder, not a data file");
 }
 
 TEST_F(TrainTest, GeneratorIsDeterministicWithDisjointSplits) {
