@@ -92,7 +92,7 @@ ExplainOptions explain_options(const ExplainCommand& command) {
     }
   }
   if (!command.query.empty()) {
-    const auto words = options.words.empty() ? split_words("Your journey starts with one step") : options.words;
+    const auto words = options.words.empty() ? split_words(kTutorialSentence) : options.words;
     const auto query = words_of("--query", command.query);
     const auto found = query.size() == 1 ? std::find(words.begin(), words.end(), query[0]) : words.end();
     if (found == words.end()) {

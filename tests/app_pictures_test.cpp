@@ -136,7 +136,7 @@ TEST_F(AppPicturesTest, HeatmapOfASentenceAndOfTheWeights) {
 
 TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
   std::ostringstream out;
-  explain(ExplainOptions{}, out);
+  EXPECT_TRUE(explain(ExplainOptions{}, out).empty());  // no pictures without an out_dir
   const auto text = out.str();
   // "Build a Large Language Model (From Scratch)", ch. 3: the scores, weights and context of "journey".
   const auto expect_line = [&](const std::string& pattern) {
@@ -152,17 +152,20 @@ TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
 
 TEST_F(AppPicturesTest, ExplainWritesAPictureOfEachStep) {
   ExplainOptions options;
-  options.out_dir = (dir_ / "steps").string();
+  options.out_dir = path("steps");
   std::ostringstream out;
-  explain(options, out);
-  for (const auto& file : explain_picture_files()) {
+  const auto files = explain(options, out);
+  EXPECT_EQ(files.size(), 11u);
+  std::string listed = "Pictures of each step in " + options.out_dir + ":";
+  for (const auto& file : files) {
     EXPECT_FALSE(cv::imread((dir_ / "steps" / file).string()).empty()) << file;
+    listed += " " + file;
   }
-  EXPECT_NE(out.str().find("Pictures of each step in " + options.out_dir), std::string::npos);
+  EXPECT_NE(out.str().find(listed + "\n"), std::string::npos) << out.str();
 
   options.words = split_words("a longer sentence of other words with random embeddings");
-  options.out_dir = (dir_ / "other").string();
-  explain(options, out);
+  options.out_dir = path("other");
+  EXPECT_EQ(explain(options, out), files);
   EXPECT_TRUE(fs::exists(dir_ / "other" / "01_embeddings.png"));
   EXPECT_TRUE(leftovers().empty());
 }
