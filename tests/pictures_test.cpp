@@ -2,7 +2,7 @@
 // half-written file).
 #include <attention/pictures.h>
 
-#include "pictures/render.h"
+#include "render.h"
 #include "test_support.h"
 
 #include <opencv2/imgcodecs.hpp>
