@@ -2,6 +2,7 @@
 // half-written file).
 #include <attention/pictures.h>
 
+#include "pca.h"
 #include "render.h"
 #include "test_support.h"
 
@@ -386,6 +387,19 @@ TEST_F(PicturesTest, EmbeddingMapProjectsWideEmbeddingsDeterministically) {
   write_embedding_map(path("map.png"), embeddings, words(8), "map");
   write_embedding_map(path("plane.png"), torch::randn({4, 2}), words(4), "2-d");
   EXPECT_EQ(files().size(), 2u);
+}
+
+TEST_F(PicturesTest, PrincipalComponentsOfKnownPoints) {
+  // Spread 2 along y and 1 along x: y is the first component (80% of the variance), x the second (20%), each
+  // signed so that its largest coordinate is positive (the SVD's own signs are arbitrary).
+  const auto x = torch::tensor({{1.0, 0.0, 0.0}, {-1.0, 0.0, 0.0}, {0.0, 2.0, 0.0}, {0.0, -2.0, 0.0}}, torch::kDouble);
+  const auto expected = torch::tensor({{0.0, 1.0}, {0.0, -1.0}, {2.0, 0.0}, {-2.0, 0.0}}, torch::kDouble);
+  for (const auto& shifted : {x, x + 5.0}) {  // centred first: a shift changes nothing
+    const auto projection = detail::principal_components(shifted);
+    testing::expect_close(projection.points, expected, 1e-12);
+    EXPECT_NEAR(projection.shares[0], 0.8, 1e-12);
+    EXPECT_NEAR(projection.shares[1], 0.2, 1e-12);
+  }
 }
 
 }  // namespace
