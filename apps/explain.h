@@ -11,7 +11,8 @@ namespace attention::app {
 inline constexpr const char* kTutorialSentence = "Your journey starts with one step";
 
 struct ExplainOptions {
-  /// Words of the sentence; empty means kTutorialSentence with its 3-d embeddings. Any other sentence gets seeded random 3-d embeddings.
+  /// Words of the sentence; empty means kTutorialSentence with its 3-d embeddings. Any other sentence gets seeded
+  /// random 3-d embeddings.
   std::vector<std::string> words;
   /// Index of the word whose attention is followed step by step.
   size_t query_index = 1;

@@ -16,7 +16,8 @@ std::vector<std::string> split_words(const std::string& sentence);
 std::string join_words(const std::vector<std::string>& words, size_t limit = std::string::npos);
 
 /// The most words a sentence may have, in data files and on the command line. Training, predict and heatmap
-/// hold a [T, T] matrix per sentence (and heatmap draws one): 256 words keep that to a fraction of a second.
+/// hold a [T, T] matrix per sentence (and heatmap draws one): 256 words keep it to 65,536 weights, and the
+/// heatmap to about 5,100 pixels across.
 constexpr size_t kMaxWords = 256;
 
 /// What makes `text` unusable as a sentence or word: "" when it is valid UTF-8 without NUL bytes, else e.g.
