@@ -24,8 +24,8 @@
 ///   more than 2048 rows or columns throw std::invalid_argument naming the sizes. A path that cannot be
 ///   written (its folder missing, a file where a folder should be, a failed encoder) throws
 ///   std::runtime_error naming the path. The file is written to a temporary name next to it (`path` +
-///   ".tmp.png" or ".tmp.avi") and renamed, so `path` is never left half-written, and no file is left on
-///   failure.
+///   ".tmp.png" or ".tmp.avi"), flushed to the disk and renamed, so `path` is never left half-written (not even
+///   by a power cut), and no file is left on failure.
 /// - PNG functions always write PNG data (8-bit, 3 channels BGR), whatever the extension of `path`.
 
 #include <attention/pictures_export.h>
