@@ -22,6 +22,9 @@ double position(const Axis& axis, double value) {
 
 }  // namespace
 
+const std::vector<cv::Scalar> kPalette = {{178, 114, 0},   {0, 159, 230},  {115, 158, 0}, {0, 94, 213},
+                                          {167, 121, 204}, {233, 180, 86}, {0, 0, 0},     {66, 228, 240}};
+
 Axis make_axis(double low, double high, int tick_count, bool percent, const std::string& title) {
   Axis axis{low, high, nice_ticks(low, high, tick_count), {}, title};
   const double step = axis.ticks.size() > 1 ? axis.ticks[1] - axis.ticks[0] : std::abs(high - low);

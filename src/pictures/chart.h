@@ -10,9 +10,8 @@
 namespace attention::pictures::detail {
 
 /// Okabe-Ito colour-blind-safe palette (BGR): blue, orange, bluish green, vermillion, reddish purple, sky blue,
-/// black, yellow.
-inline const std::vector<cv::Scalar> kPalette = {{178, 114, 0},   {0, 159, 230},  {115, 158, 0}, {0, 94, 213},
-                                                 {167, 121, 204}, {233, 180, 86}, {0, 0, 0},     {66, 228, 240}};
+/// black, yellow. (Defined in chart.cpp, not inline here: see colour.h.)
+extern const std::vector<cv::Scalar> kPalette;
 
 /// A linear axis from `low` to `high` with its ticks and how to label them.
 struct Axis {

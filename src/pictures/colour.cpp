@@ -64,6 +64,10 @@ const std::vector<cv::Vec3b>& diverging() {
 
 }  // namespace
 
+const cv::Scalar kWhite(255, 255, 255);
+const cv::Scalar kAxisGrey(90, 90, 90);
+const cv::Scalar kRed(0, 0, 220);
+
 cv::Vec3b colour_of(double value, double low, double high, ColourMap map) {
   if (!std::isfinite(value)) {
     return kMissing;

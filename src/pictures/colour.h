@@ -9,9 +9,10 @@
 
 namespace attention::pictures::detail {
 
-inline const cv::Scalar kWhite(255, 255, 255);
-inline const cv::Scalar kAxisGrey(90, 90, 90);  ///< axes, borders, tick marks
-inline const cv::Scalar kRed(0, 0, 220);        ///< the outline of a right answer
+// Defined in colour.cpp, not inline here: inline variables would be exported from the shared library.
+extern const cv::Scalar kWhite;
+extern const cv::Scalar kAxisGrey;  ///< axes, borders, tick marks
+extern const cv::Scalar kRed;       ///< the outline of a right answer
 
 /// The colour of `value` on a scale from `low` to `high`: viridis, or the diverging blue-white-red map.
 /// Non-finite values are grey.
