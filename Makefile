@@ -1,5 +1,5 @@
 # Thin wrapper over CMake presets: each target installs what is missing, configures and builds first.
-.PHONY: all deps build test test-debian13 test-asan fuzz demo clean
+.PHONY: all deps build test test-debian13 test-asan fuzz demo format format-check clean
 
 all: build
 
@@ -38,6 +38,14 @@ fuzz: deps
 
 demo: build
 	./build/apps/attention train
+
+# The C++ files git tracks against .clang-format (clang-format 14, as CI): format-check lists those that differ
+# and fails, format rewrites them (cmake/check-format.sh).
+format-check:
+	bash cmake/check-format.sh
+
+format:
+	bash cmake/check-format.sh --fix
 
 clean:
 	rm -rf build build-debug build-debian13 build-asan build-fuzz

@@ -1,15 +1,16 @@
 #include "explain.h"
-#include "task.h"
+
+#include "words.h"
 
 #include <attention/attention.h>
 #include <attention/pictures.h>
 
+#include <c10/util/StringUtil.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <iomanip>
-#include <sstream>
 #include <stdexcept>
 
 namespace attention::app {
@@ -27,12 +28,6 @@ torch::Tensor tutorial_embeddings() {
                         {0.77, 0.25, 0.10},
                         {0.05, 0.80, 0.55}},
                        torch::kFloat);
-}
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream text;
-  text << t.sizes();
-  return text.str();
 }
 
 /// Prints a 1-d tensor as one row of numbers.
@@ -64,9 +59,7 @@ void print_matrix(std::ostream& out, const torch::Tensor& matrix, const std::vec
   }
 }
 
-void heading(std::ostream& out, int step, const std::string& title) {
-  out << "\n" << step << ". " << title << "\n";
-}
+void heading(std::ostream& out, int step, const std::string& title) { out << "\n" << step << ". " << title << "\n"; }
 
 namespace fs = std::filesystem;
 
@@ -83,19 +76,24 @@ void create_folder(const std::string& dir) {
 struct Steps {
   std::vector<std::string> words;
   int64_t query = 0;
-  torch::Tensor inputs;          // [T, 3]
-  torch::Tensor scores;          // [T, T]
-  torch::Tensor large_scores;    // [T] the query's scores x 100
-  torch::Tensor context;         // [T, 3]
-  torch::Tensor W_q, W_k, W_v;   // [2, 3]
-  torch::Tensor scaled_scores;   // [T, T]
+  torch::Tensor inputs;             // [T, 3]
+  torch::Tensor scores;             // [T, T]
+  torch::Tensor large_scores;       // [T] the query's scores x 100
+  torch::Tensor context;            // [T, 3]
+  torch::Tensor W_q, W_k, W_v;      // [2, 3]
+  torch::Tensor scaled_scores;      // [T, T]
   torch::Tensor trainable_weights;  // [T, T]
   torch::Tensor trainable_context;  // [T, 2]
   std::string sentence;
 };
 
-void write_pictures(const std::string& dir, const Steps& steps) {
-  const auto path = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
+/// Writes a picture of each step into `dir`; returns their file names, in step order.
+std::vector<std::string> write_pictures(const std::string& dir, const Steps& steps) {
+  std::vector<std::string> written;
+  const auto path = [&](const std::string& name) {
+    written.push_back(name);
+    return (fs::path(dir) / name).string();
+  };
   const auto& words = steps.words;
   const auto& query_word = words[static_cast<size_t>(steps.query)];
   const std::string quoted = "\"" + steps.sentence + "\"";
@@ -129,9 +127,8 @@ void write_pictures(const std::string& dir, const Steps& steps) {
     options.max = 1;
     options.note = "grey nan cells: exp(score) is inf past ~88.7 in float32, and inf / inf is not a number";
     pictures::write_attention_heatmap(
-        path("05_overflow.png"),
-        torch::stack({softmax_naive(steps.large_scores), softmax_stable(steps.large_scores)}), {"naive", "stable"},
-        words, options);
+        path("05_overflow.png"), torch::stack({softmax_naive(steps.large_scores), softmax_stable(steps.large_scores)}),
+        {"naive", "stable"}, words, options);
   }
   const std::vector<std::string> dims = {"dim 1", "dim 2", "dim 3"};
   {
@@ -149,10 +146,9 @@ void write_pictures(const std::string& dir, const Steps& steps) {
     options.rows = "projected dimensions";
     options.columns = "embedding dimensions";
     options.note = "for a word x: query W_q x, key W_k x, value W_v x; training shapes these numbers";
-    pictures::write_weight_heatmaps(path("08_W_q_W_k_W_v.png"),
-                                    {{"W_q", steps.W_q, {}, dims}, {"W_k", steps.W_k, {}, dims},
-                                     {"W_v", steps.W_v, {}, dims}},
-                                    options);
+    pictures::write_weight_heatmaps(
+        path("08_W_q_W_k_W_v.png"),
+        {{"W_q", steps.W_q, {}, dims}, {"W_k", steps.W_k, {}, dims}, {"W_v", steps.W_v, {}, dims}}, options);
   }
   heatmap("09_scaled_scores.png", steps.scaled_scores, "Step 9: scaled scores q . k / sqrt(d_k)", "scaled score",
           "queries and keys from W_q and W_k; dividing by sqrt(d_k) keeps the softmax from saturating");
@@ -167,20 +163,14 @@ void write_pictures(const std::string& dir, const Steps& steps) {
     pictures::write_weight_heatmap(path("10_trainable_context.png"), steps.trainable_context, options, words,
                                    {"dim 1", "dim 2"});
   }
+  return written;
 }
 
 }  // namespace
 
-std::vector<std::string> explain_picture_files() {
-  return {"01_embeddings.png",         "02_scores.png",         "03_naive_normalisation.png",
-          "04_softmax_naive.png",      "05_softmax_stable.png", "05_overflow.png",
-          "06_context_vectors.png",    "08_W_q_W_k_W_v.png",    "09_scaled_scores.png",
-          "09_trainable_attention.png", "10_trainable_context.png"};
-}
-
-void explain(const ExplainOptions& options, std::ostream& out) {
+std::vector<std::string> explain(const ExplainOptions& options, std::ostream& out) {
   const bool tutorial = options.words.empty();
-  const auto words = tutorial ? split_words("Your journey starts with one step") : options.words;
+  const auto words = tutorial ? split_words(kTutorialSentence) : options.words;
   if (options.query_index >= words.size()) {
     throw std::invalid_argument("query index " + std::to_string(options.query_index) + " is past the end of a " +
                                 std::to_string(words.size()) + "-word sentence");
@@ -193,19 +183,18 @@ void explain(const ExplainOptions& options, std::ostream& out) {
   const auto q = static_cast<int64_t>(options.query_index);
   const auto& query_word = words[options.query_index];
 
-  out << "Attention, step by step, for \"";
-  for (size_t i = 0; i < words.size(); ++i) {
-    out << (i ? " " : "") << words[i];
-  }
-  out << "\", following the query \"" << query_word << "\".\n";
+  out << "Attention, step by step, for \"" << join_words(words) << "\", following the query \"" << query_word
+      << "\".\n";
 
-  heading(out, 1, "Input embeddings x, one row per word " + shape_of(inputs) +
-                      (tutorial ? " (the tutorial's 3-d vectors)" : " (random 3-d vectors, seed " +
-                                                                       std::to_string(options.seed) + ")"));
+  heading(out, 1,
+          "Input embeddings x, one row per word " + c10::str(inputs.sizes()) +
+              (tutorial ? " (the tutorial's 3-d vectors)"
+                        : " (random 3-d vectors, seed " + std::to_string(options.seed) + ")"));
   print_matrix(out, inputs, words);
 
   const auto scores = torch::matmul(inputs, inputs[q]);  // [T]
-  heading(out, 2, "Attention scores of \"" + query_word + "\": dot products w_j = x_q . x_j " + shape_of(scores));
+  heading(out, 2,
+          "Attention scores of \"" + query_word + "\": dot products w_j = x_q . x_j " + c10::str(scores.sizes()));
   print_matrix(out, scores.unsqueeze(0), {query_word}, words);
 
   heading(out, 3, "Naive normalisation w_j / sum(w): sums to 1, but is not a probability for negative scores");
@@ -221,14 +210,15 @@ void explain(const ExplainOptions& options, std::ostream& out) {
       << large.max().item<float>() << "): exp() overflows float32 past ~88.7.\n";
   print_matrix(out, torch::stack({softmax_naive(large), softmax_stable(large)}), {"naive", "stable"}, words);
 
-  const auto weights = softmax_stable(scores);                   // [T]
+  const auto weights = softmax_stable(scores);                       // [T]
   const auto context = torch::matmul(weights.unsqueeze(0), inputs);  // [1, 3]
-  heading(out, 6, "Context vector of \"" + query_word + "\": z = sum_j a_j x_j " + shape_of(context[0]));
+  heading(out, 6, "Context vector of \"" + query_word + "\": z = sum_j a_j x_j " + c10::str(context[0].sizes()));
   print_matrix(out, context, {query_word});
 
   const auto all = simple_attention(inputs);
-  heading(out, 7, "All words at once: A = softmax(X X^T) " + shape_of(all.weights) + ", Z = A X " +
-                      shape_of(all.context));
+  heading(out, 7,
+          "All words at once: A = softmax(X X^T) " + c10::str(all.weights.sizes()) + ", Z = A X " +
+              c10::str(all.context.sizes()));
   out << "   Attention weights A (rows: queries, columns: keys; each row sums to 1)\n";
   print_matrix(out, all.weights, words, words);
   out << "   Context vectors Z\n";
@@ -239,50 +229,55 @@ void explain(const ExplainOptions& options, std::ostream& out) {
   torch::NoGradGuard no_grad;
   const auto Q = trainable->W_q(inputs), K = trainable->W_k(inputs), V = trainable->W_v(inputs);
   const double d_k = static_cast<double>(K.size(1));
-  heading(out, 8, "Trainable attention: learnable W_q, W_k, W_v (3 -> 2, seed " + std::to_string(options.seed) +
-                      ") project every word to a query, a key and a value");
-  out << "   W_q " << shape_of(trainable->W_q->weight) << " (queries = x W_q^T, " << shape_of(Q) << ")\n";
+  heading(out, 8,
+          "Trainable attention: learnable W_q, W_k, W_v (3 -> 2, seed " + std::to_string(options.seed) +
+              ") project every word to a query, a key and a value");
+  out << "   W_q " << trainable->W_q->weight.sizes() << " (queries = x W_q^T, " << Q.sizes() << ")\n";
   print_matrix(out, trainable->W_q->weight, {"", ""});
-  out << "   W_k " << shape_of(trainable->W_k->weight) << " (keys = x W_k^T, " << shape_of(K) << ")\n";
+  out << "   W_k " << trainable->W_k->weight.sizes() << " (keys = x W_k^T, " << K.sizes() << ")\n";
   print_matrix(out, trainable->W_k->weight, {"", ""});
-  out << "   W_v " << shape_of(trainable->W_v->weight) << " (values = x W_v^T, " << shape_of(V) << ")\n";
+  out << "   W_v " << trainable->W_v->weight.sizes() << " (values = x W_v^T, " << V.sizes() << ")\n";
   print_matrix(out, trainable->W_v->weight, {"", ""});
 
   const auto trained_scores = torch::matmul(K, Q[q]);  // [T]
-  heading(out, 9, "Scores of \"" + query_word + "\" are now q . k_j, scaled by 1/sqrt(d_k) = 1/sqrt(" +
-                      std::to_string(static_cast<int>(d_k)) + ") to keep the softmax from saturating");
-  print_matrix(out, torch::stack({trained_scores, trained_scores / std::sqrt(d_k), softmax_stable(trained_scores / std::sqrt(d_k))}),
-               {"q.k", "q.k/sqrt(d_k)", "weights"}, words);
+  heading(out, 9,
+          "Scores of \"" + query_word + "\" are now q . k_j, scaled by 1/sqrt(d_k) = 1/sqrt(" +
+              std::to_string(static_cast<int>(d_k)) + ") to keep the softmax from saturating");
+  print_matrix(
+      out,
+      torch::stack({trained_scores, trained_scores / std::sqrt(d_k), softmax_stable(trained_scores / std::sqrt(d_k))}),
+      {"q.k", "q.k/sqrt(d_k)", "weights"}, words);
 
   const auto out_all = trainable(inputs, inputs, inputs);
-  heading(out, 10, "All context vectors softmax(Q K^T / sqrt(d_k)) V " + shape_of(out_all.context) +
-                       ": what training will shape through W_q, W_k, W_v");
+  heading(out, 10,
+          "All context vectors softmax(Q K^T / sqrt(d_k)) V " + c10::str(out_all.context.sizes()) +
+              ": what training will shape through W_q, W_k, W_v");
   print_matrix(out, out_all.context, words);
 
-  if (!options.out_dir.empty()) {
-    Steps steps;
-    steps.words = words;
-    steps.query = q;
-    steps.inputs = inputs;
-    steps.scores = torch::matmul(inputs, inputs.t());
-    steps.large_scores = large;
-    steps.context = all.context;
-    steps.W_q = trainable->W_q->weight;
-    steps.W_k = trainable->W_k->weight;
-    steps.W_v = trainable->W_v->weight;
-    steps.scaled_scores = torch::matmul(Q, K.t()) / std::sqrt(d_k);
-    steps.trainable_weights = out_all.weights;
-    steps.trainable_context = out_all.context;
-    for (size_t i = 0; i < words.size(); ++i) {
-      steps.sentence += (i ? " " : "") + words[i];
-    }
-    write_pictures(options.out_dir, steps);
-    out << "\nPictures of each step in " << options.out_dir << ":";
-    for (const auto& file : explain_picture_files()) {
-      out << " " << file;
-    }
-    out << "\n";
+  if (options.out_dir.empty()) {
+    return {};
   }
+  Steps steps;
+  steps.words = words;
+  steps.query = q;
+  steps.inputs = inputs;
+  steps.scores = torch::matmul(inputs, inputs.t());
+  steps.large_scores = large;
+  steps.context = all.context;
+  steps.W_q = trainable->W_q->weight;
+  steps.W_k = trainable->W_k->weight;
+  steps.W_v = trainable->W_v->weight;
+  steps.scaled_scores = torch::matmul(Q, K.t()) / std::sqrt(d_k);
+  steps.trainable_weights = out_all.weights;
+  steps.trainable_context = out_all.context;
+  steps.sentence = join_words(words);
+  const auto pictures = write_pictures(options.out_dir, steps);
+  out << "\nPictures of each step in " << options.out_dir << ":";
+  for (const auto& file : pictures) {
+    out << " " << file;
+  }
+  out << "\n";
+  return pictures;
 }
 
 }  // namespace attention::app

@@ -7,9 +7,12 @@
 
 namespace attention::app {
 
+/// The sentence of "Build a Large Language Model (From Scratch)", ch. 3, whose 3-d embeddings the tutorial gives.
+inline constexpr const char* kTutorialSentence = "Your journey starts with one step";
+
 struct ExplainOptions {
-  /// Words of the sentence; empty means the tutorial's "Your journey starts with one step" with its 3-d
-  /// embeddings. Any other sentence gets seeded random 3-d embeddings.
+  /// Words of the sentence; empty means kTutorialSentence with its 3-d embeddings. Any other sentence gets seeded
+  /// random 3-d embeddings.
   std::vector<std::string> words;
   /// Index of the word whose attention is followed step by step.
   size_t query_index = 1;
@@ -20,14 +23,11 @@ struct ExplainOptions {
   std::string out_dir;
 };
 
-/// The pictures explain() writes into ExplainOptions::out_dir, in step order.
-std::vector<std::string> explain_picture_files();
-
 /// Prints the walk-through: embeddings, scores, naive and stable softmax, context vectors, then the trainable
-/// version with W_q, W_k, W_v and 1/sqrt(d_k). With an out_dir, also writes the pictures of each step there
-/// (see explain_picture_files) and names them last. Throws std::invalid_argument on an empty sentence or a query
-/// index past its end, std::runtime_error (before printing anything) when out_dir cannot be created, and when a
-/// picture cannot be written.
-void explain(const ExplainOptions& options, std::ostream& out);
+/// version with W_q, W_k, W_v and 1/sqrt(d_k). With an out_dir, also writes a picture of each step there, names
+/// them last and returns their file names, in step order (none without an out_dir). Throws
+/// std::invalid_argument on an empty sentence or a query index past its end, std::runtime_error (before
+/// printing anything) when out_dir cannot be created, and when a picture cannot be written.
+std::vector<std::string> explain(const ExplainOptions& options, std::ostream& out);
 
 }  // namespace attention::app

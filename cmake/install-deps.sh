@@ -12,6 +12,7 @@ packages=(
   libbenchmark-dev      # benchmarks
   libcli11-dev          # command line
   nlohmann-json3-dev    # metrics, test data
+  zlib1g-dev            # CRC-32 of checkpoints
 )
 
 missing=()

@@ -1,9 +1,11 @@
 // The program's pictures: what `attention train` writes, the full attention matrix behind `attention heatmap`,
 // and the walk-through of `attention explain` (its numbers against the tutorial's, and its pictures).
 #include "explain.h"
-#include "figures.h"
-#include "task.h"
-#include "trainer.h"
+#include "relation_checkpoint.h"
+#include "relation_data.h"
+#include "relation_trainer.h"
+#include "run_pictures.h"
+#include "words.h"
 
 #include "test_support.h"
 
@@ -33,26 +35,39 @@ class AppPicturesTest : public testing::ScratchFolderTest {
     return temporary;
   }
 
+  /// Trains `config` on `split` into the scratch folder `name`, then writes the run's pictures there, as
+  /// `attention train` does; returns their file names.
+  std::vector<std::string> train_with_pictures(const std::string& name, const TrainConfig& config, const Split& split) {
+    auto learning = watch_example(split);
+    const auto run = train(model_for(config, split), split, path(name), false, no_stop_, capture_frames(learning));
+    EXPECT_TRUE(run);
+    return run ? write_training_pictures(path(name), *run, split, learning) : std::vector<std::string>{};
+  }
+
   std::atomic<bool> no_stop_{false};
 };
 
 TEST_F(AppPicturesTest, AttentionMatrixRowsAreTheQueryAttentionOfForward) {
-  for (const std::string kind : {"simple", "scaled", "multihead"}) {
+  for (const auto kind : {ModelKind::Simple, ModelKind::Scaled, ModelKind::MultiHead}) {
     TrainConfig config;
     config.model = kind;
     config.dim = 16;
-    RelationModel model(config, 20);
+    std::vector<std::string> words = {"<unk>"};
+    for (int i = 1; i < 20; ++i) {
+      words.push_back("w" + std::to_string(i));
+    }
+    RelationModel model(config, Vocabulary(words));
     model->eval();
     torch::NoGradGuard no_grad;
     const auto ids = torch::randint(0, 20, {1, 7}, torch::kLong);
     const auto lengths = torch::full({1}, 7, torch::kLong);
     const auto matrix = model->attention_matrix(ids, lengths);  // [1, H, 7, 7]
-    ASSERT_EQ(matrix.size(1), kind == "multihead" ? config.heads : 1) << kind;
+    ASSERT_EQ(matrix.size(1), kind == ModelKind::MultiHead ? config.heads : 1) << model_kind_name(kind);
     const auto mean = matrix.mean(1)[0];
     for (int64_t q = 0; q < 7; ++q) {
       const auto row = model(ids, lengths, torch::full({1}, q, torch::kLong))[0];
       testing::expect_close(mean[q], row, 1e-5);
-      EXPECT_EQ(mean[q][q].item<float>(), 0.0f) << kind;
+      EXPECT_EQ(mean[q][q].item<float>(), 0.0f) << model_kind_name(kind);
     }
   }
 }
@@ -62,11 +77,10 @@ TEST_F(AppPicturesTest, TrainWritesEveryPictureWholeAndReadable) {
   TrainConfig config;
   config.dim = 32;
   config.epochs = 3;
-  const auto metrics = train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
-  const auto expected = training_picture_files(config, true);
-  EXPECT_EQ(expected.size(), 8u);
-  for (const auto& file : expected) {
-    const auto path = (dir_ / file).string();
+  const auto files = train_with_pictures("scaled", config, split);
+  EXPECT_EQ(files.size(), 8u);
+  for (const auto& file : files) {
+    const auto path = (dir_ / "scaled" / file).string();
     ASSERT_TRUE(fs::exists(path)) << file;
     if (fs::path(file).extension() == ".png") {
       const auto image = cv::imread(path);
@@ -74,22 +88,23 @@ TEST_F(AppPicturesTest, TrainWritesEveryPictureWholeAndReadable) {
       EXPECT_EQ(image.channels(), 3) << file;
     }
   }
-  cv::VideoCapture video((dir_ / "learning.avi").string(), cv::CAP_OPENCV_MJPEG);
+  cv::VideoCapture video((dir_ / "scaled" / "learning.avi").string(), cv::CAP_OPENCV_MJPEG);
   ASSERT_TRUE(video.isOpened());
   EXPECT_EQ(static_cast<int>(video.get(cv::CAP_PROP_FRAME_COUNT)), 4 + 8);  // epochs 0..3, then 2 s held at 4 fps
   EXPECT_TRUE(leftovers().empty());
 
   // Multihead adds W_o; the simple model (nothing to train) writes only the comparison and the embeddings.
-  config.model = "multihead";
-  train(config, split, (dir_ / "multihead").string(), false, no_stop_, [](const EpochReport&) {});
+  config.model = ModelKind::MultiHead;
+  const auto multihead = train_with_pictures("multihead", config, split);
+  EXPECT_EQ(multihead.size(), 9u);
   EXPECT_TRUE(fs::exists(dir_ / "multihead" / "weights_W_o.png"));
-  config.model = "simple";
-  train(config, split, (dir_ / "simple").string(), false, no_stop_, [](const EpochReport&) {});
-  for (const auto& file : training_picture_files(config, false)) {
-    EXPECT_TRUE(fs::exists(dir_ / "simple" / file)) << file;
+  config.model = ModelKind::Simple;
+  EXPECT_EQ(train_with_pictures("simple", config, split), (std::vector<std::string>{"heatmaps.png", "embeddings.png"}));
+  for (const auto& file : fs::directory_iterator(dir_ / "simple")) {
+    const auto name = file.path().filename().string();
+    EXPECT_TRUE(name == "heatmaps.png" || name == "embeddings.png" || name == "checkpoint.pt" || name == "metrics.json")
+        << name;
   }
-  EXPECT_FALSE(fs::exists(dir_ / "simple" / "weights_W_q.png"));
-  EXPECT_FALSE(fs::exists(dir_ / "simple" / "learning.avi"));
 }
 
 TEST_F(AppPicturesTest, WatchesAWarmExampleWhenThereIsOne) {
@@ -105,22 +120,23 @@ TEST_F(AppPicturesTest, HeatmapOfASentenceAndOfTheWeights) {
   TrainConfig config;
   config.dim = 32;
   config.epochs = 1;
-  config.model = "multihead";
+  config.model = ModelKind::MultiHead;
   config.heads = 2;
-  train(config, split, dir_.string(), false, no_stop_, [](const EpochReport&) {});
+  ASSERT_TRUE(train(model_for(config, split), split, dir_.string(), false, no_stop_));
   auto loaded = load_model(dir_.string());
   const auto words = split_words("the cat sat on the mat because it was warm zyzzyva");
-  EXPECT_EQ(attention_matrix_of(loaded, words).sizes(), (std::vector<int64_t>{2, 11, 11}));
+  EXPECT_EQ(loaded->attention_matrix(words).sizes(), (std::vector<int64_t>{2, 11, 11}));
   write_sentence_heatmap((dir_ / "sentence.png").string(), loaded, words);
   write_weights_picture((dir_ / "weights.png").string(), loaded);
   EXPECT_FALSE(cv::imread((dir_ / "sentence.png").string()).empty());
   EXPECT_FALSE(cv::imread((dir_ / "weights.png").string()).empty());
-  EXPECT_THROW_WITH(write_sentence_heatmap((dir_ / "no/such/folder.png").string(), loaded, words), "no/such/folder.png");
+  EXPECT_THROW_WITH(write_sentence_heatmap((dir_ / "no/such/folder.png").string(), loaded, words),
+                    "no/such/folder.png");
 }
 
 TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
   std::ostringstream out;
-  explain(ExplainOptions{}, out);
+  EXPECT_TRUE(explain(ExplainOptions{}, out).empty());  // no pictures without an out_dir
   const auto text = out.str();
   // "Build a Large Language Model (From Scratch)", ch. 3: the scores, weights and context of "journey".
   const auto expect_line = [&](const std::string& pattern) {
@@ -129,24 +145,27 @@ TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {
   expect_line("journey +0\\.9544 +1\\.4950 +1\\.4754 +0\\.8434 +0\\.7070 +1\\.0865");
   expect_line("journey +0\\.1455 +0\\.2278 +0\\.2249 +0\\.1285 +0\\.1077 +0\\.1656");  // naive normalisation
   expect_line("journey +0\\.1385 +0\\.2379 +0\\.2333 +0\\.1240 +0\\.1082 +0\\.1581");  // softmax
-  expect_line("journey +0\\.4419 +0\\.6515 +0\\.5683");                                  // context vector
-  expect_line("your +-0\\.0739 +0\\.0713");                                              // trainable, seed 789
+  expect_line("journey +0\\.4419 +0\\.6515 +0\\.5683");                                // context vector
+  expect_line("your +-0\\.0739 +0\\.0713");                                            // trainable, seed 789
   EXPECT_EQ(text.find("Pictures"), std::string::npos);
 }
 
 TEST_F(AppPicturesTest, ExplainWritesAPictureOfEachStep) {
   ExplainOptions options;
-  options.out_dir = (dir_ / "steps").string();
+  options.out_dir = path("steps");
   std::ostringstream out;
-  explain(options, out);
-  for (const auto& file : explain_picture_files()) {
+  const auto files = explain(options, out);
+  EXPECT_EQ(files.size(), 11u);
+  std::string listed = "Pictures of each step in " + options.out_dir + ":";
+  for (const auto& file : files) {
     EXPECT_FALSE(cv::imread((dir_ / "steps" / file).string()).empty()) << file;
+    listed += " " + file;
   }
-  EXPECT_NE(out.str().find("Pictures of each step in " + options.out_dir), std::string::npos);
+  EXPECT_NE(out.str().find(listed + "\n"), std::string::npos) << out.str();
 
   options.words = split_words("a longer sentence of other words with random embeddings");
-  options.out_dir = (dir_ / "other").string();
-  explain(options, out);
+  options.out_dir = path("other");
+  EXPECT_EQ(explain(options, out), files);
   EXPECT_TRUE(fs::exists(dir_ / "other" / "01_embeddings.png"));
   EXPECT_TRUE(leftovers().empty());
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Bad input, end to end: runs the `attention` program on a table of bad inputs and checks, for each, that it
-#   - exits with the documented code (2 usage error, 1 failure) within a minute, without a crash;
+#   - exits with the documented code within a minute, without a crash: 2 when the command line itself is wrong
+#     (an unknown option, a missing or malformed value, values that do not fit), 1 for anything found wrong
+#     while running (a file that does not exist or cannot be read, bad data, a damaged checkpoint, an output
+#     that cannot be written);
 #   - prints a message naming the problem (a fragment of it, grep -E, case-insensitive);
 #   - never shows the user a LibTorch stack trace ("Exception raised from", "frame #") or a sanitizer report;
 #   - leaves nothing behind: no file or folder is created, changed or removed in its working folder.
@@ -118,15 +121,12 @@ expect 2 "--lr.*> 0, got '0'" train --lr 0
 expect 2 "--lr.*> 0, got '-0.1'" train --lr -0.1
 expect 2 "--lr.*finite.*got 'nan'" train --lr nan
 expect 2 "--lr.*finite.*got 'inf'" train --lr inf
-expect 2 '--heads: 5 does not divide --dim 64' train --model multihead --dim 64 --heads 5
+expect 2 '--dim 64 --heads 5: .*embed_dim \(64\) must be divisible by num_heads \(5\)' train --model multihead --dim 64 --heads 5
 expect 2 '--model.*big' train --model big
-expect 2 '--data.*does not exist: /no/such/file' train --data /no/such/file
-expect 2 '--data.*directory' train --data fixtures/a_folder
 expect 2 '--test-data.*needs --data' train --test-data fixtures/good.tsv
 expect 2 '--resume.*needs --out' train --resume
 expect 2 "--dim.*is 32 but the run in $good has 64" train --resume --out "$good" --dim 32
 expect 2 '--checkpoint is required' predict --sentence 'a b' --query a
-expect 2 '--checkpoint.*does not exist' predict --checkpoint fixtures/nowhere --sentence 'a b' --query a
 expect 2 "--query.*'dog' is not a word" predict --checkpoint "$good" --sentence 'the cat sat' --query dog
 expect 2 '--query.*missing' predict --checkpoint "$good" --sentence 'the cat sat' --query
 expect 2 '--sentence.*300 words, more than the limit of 256' predict --checkpoint "$good" --sentence "$huge_argument" --query w1
@@ -141,6 +141,9 @@ expect 2 '--sentence.*has no words' explain --sentence ...
 expect 2 '--sentence.*not valid UTF-8' explain --sentence $'\xc3\x28 b'
 
 # Data files: failures (1) -----------------------------------------------------------------------------------
+expect 1 '/no/such/file: no such data file' train --data /no/such/file
+expect 1 'fixtures/a_folder: a folder, not a data file' train --data fixtures/a_folder
+expect 1 '/no/such/file: no such data file' train --data fixtures/good.tsv --test-data /no/such/file
 expect 1 'empty.tsv: no examples' train --data fixtures/empty.tsv --out run
 expect 1 'comments.tsv: no examples' train --data fixtures/comments.tsv --out run
 expect 1 'garbage.bin:[0-9]+: .*(UTF-8|NUL)' train --data fixtures/garbage.bin --out run
@@ -157,6 +160,8 @@ expect 1 'one_example.tsv: has 1 example' train --data fixtures/one_example.tsv 
 expect 1 'two_fields.tsv:1: expected 3' train --data fixtures/good.tsv --test-data fixtures/two_fields.tsv --out run
 
 # Checkpoints: failures (1) ----------------------------------------------------------------------------------
+expect 1 'fixtures/nowhere: no such folder' predict --checkpoint fixtures/nowhere --sentence 'a b' --query a
+expect 1 'fixtures/a_file: not a folder' heatmap --checkpoint fixtures/a_file --weights
 expect 1 'no_checkpoint/checkpoint.pt: no checkpoint there' predict --checkpoint fixtures/no_checkpoint --sentence 'a b' --query a
 expect 1 'no_checkpoint/checkpoint.pt: no checkpoint there' train --resume --out fixtures/no_checkpoint
 expect 1 'checkpoint_is_a_folder/checkpoint.pt: not a file' predict --checkpoint fixtures/checkpoint_is_a_folder --sentence 'a b' --query a

@@ -2,7 +2,8 @@
 // half-written file).
 #include <attention/pictures.h>
 
-#include "pictures/render.h"
+#include "pca.h"
+#include "render.h"
 #include "test_support.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -131,7 +132,8 @@ TEST_F(PicturesTest, WeightsUseADivergingScaleCentredAtZero) {
   expect_colour_near(negative, detail::colour_of(-2, -2, 2, detail::ColourMap::Diverging));
   expect_colour_near(positive, detail::colour_of(2, -2, 2, detail::ColourMap::Diverging));
   // Symmetric: -1 and 1 are as far from white.
-  const auto minus_one = cell_colour(figure.image, area, 2, 3, 1, 0), plus_one = cell_colour(figure.image, area, 2, 3, 1, 2);
+  const auto minus_one = cell_colour(figure.image, area, 2, 3, 1, 0),
+             plus_one = cell_colour(figure.image, area, 2, 3, 1, 2);
   EXPECT_NEAR(cv::norm(cv::Vec3d(minus_one) - cv::Vec3d(zero)), cv::norm(cv::Vec3d(plus_one) - cv::Vec3d(zero)), 40);
   // Shared by several matrices: the same value has the same colour in each.
   const auto both = detail::render_weight_heatmaps({{"A", matrix, {}, {}}, {"B", matrix * 0.5, {}, {}}}, options);
@@ -177,7 +179,8 @@ TEST_F(PicturesTest, HeadGridHasOneTilePerHeadThenTheMeanRowByRow) {
       EXPECT_GT(area.y, figure.areas[i - static_cast<size_t>(shape.columns)].y + area.height) << "tile " << i;
     }
     const double value = static_cast<int64_t>(i) < H ? static_cast<double>(i) / 4 : 0.5;  // the mean of 0..1
-    expect_colour_near(cell_colour(image, area, 3, 4, 1, 1), detail::colour_of(value, 0, 1, detail::ColourMap::Viridis));
+    expect_colour_near(cell_colour(image, area, 3, 4, 1, 1),
+                       detail::colour_of(value, 0, 1, detail::ColourMap::Viridis));
   }
 }
 
@@ -192,16 +195,16 @@ TEST_F(PicturesTest, LabelCountsThatDoNotMatchThrowNamingBothSizes) {
   EXPECT_THROW_WITH(write_learning_animation(path("x.png"), torch::rand({3, 5}), words(5), words(2)),
                     "2 frame names for 3 frames");
   EXPECT_THROW_WITH(write_embedding_map(path("x.png"), torch::rand({4, 3}), words(5), ""), "5 labels for 4 rows");
-  EXPECT_THROW_WITH(
-      write_sentence_attention(path("x.png"), {"a", "b"}, {{words(5), torch::rand({3, 5}), -1, -1}}, ""),
-      "2 model names for 3 rows");
+  EXPECT_THROW_WITH(write_sentence_attention(path("x.png"), {"a", "b"}, {{words(5), torch::rand({3, 5}), -1, -1}}, ""),
+                    "2 model names for 3 rows");
   EXPECT_TRUE(files().empty());
 }
 
 TEST_F(PicturesTest, WrongRanksAndUndefinedTensorsThrow) {
   EXPECT_THROW_WITH(write_attention_heatmap(path("x.png"), torch::rand({6}), words(6), words(6)),
                     "attention weights must be [Tq, Tk] (rank 2), got [6]");
-  EXPECT_THROW_WITH(write_attention_heatmap(path("x.png"), torch::rand({1, 6, 6}), words(6), words(6)), "got [1, 6, 6]");
+  EXPECT_THROW_WITH(write_attention_heatmap(path("x.png"), torch::rand({1, 6, 6}), words(6), words(6)),
+                    "got [1, 6, 6]");
   EXPECT_THROW_WITH(write_head_grid(path("x.png"), torch::rand({6, 6}), words(6), words(6)), "[H, Tq, Tk]");
   EXPECT_THROW_WITH(write_attention_heatmap(path("x.png"), torch::Tensor(), {}, {}), "undefined");
   EXPECT_THROW(write_learning_animation(path("x.png"), torch::rand({2, 3, 4}), words(4), words(2)),
@@ -256,8 +259,8 @@ TEST_F(PicturesTest, OneByOneAndEmptyInputsDoNotCrash) {
   EXPECT_THROW_WITH(write_sentence_attention(path("e.png"), {"a"}, {}, ""), "no sentences");
   EXPECT_THROW_WITH(write_learning_animation(path("e.avi"), torch::rand({0, 3}), words(3), {}), "is empty");
   EXPECT_THROW_WITH(write_embedding_map(path("e.png"), torch::rand({0, 3}), {}, ""), "is empty");
-  for (const auto& name : {"one.png", "grid.png", "w.png", "map.png", "line.png", "curves.png", "one.avi",
-                           "one_frame.png"}) {
+  for (const auto& name :
+       {"one.png", "grid.png", "w.png", "map.png", "line.png", "curves.png", "one.avi", "one_frame.png"}) {
     EXPECT_TRUE(fs::exists(dir_ / name)) << name;
   }
   EXPECT_EQ(files().count("e.png"), 0u);
@@ -307,8 +310,9 @@ TEST_F(PicturesTest, TensorsOfAnyDtypeWithGradientsAreDrawn) {
 
 TEST_F(PicturesTest, TrainingCurvesHaveOnePlotPerPanel) {
   const std::vector<double> loss = {2.0, 1.0, 0.5, 0.25}, accuracy = {0.3, 0.6, 0.9, 1.0};
-  const std::vector<CurvePanel> panels = {{"loss", "cross-entropy", {{"trained", loss}}},
-                                          {"accuracy", "accuracy", {{"trained", accuracy}, {"baseline", {0.2}}}, 0.0, 1.0, true}};
+  const std::vector<CurvePanel> panels = {
+      {"loss", "cross-entropy", {{"trained", loss}}},
+      {"accuracy", "accuracy", {{"trained", accuracy}, {"baseline", {0.2}}}, 0.0, 1.0, true}};
   write_training_curves(path("curves.png"), panels, "Training");
   const auto image = cv::imread(path("curves.png"));
   const auto figure = detail::render_training_curves(panels, "Training");
@@ -365,9 +369,8 @@ TEST_F(PicturesTest, LearningAnimationIsAVideoOrAFrameStrip) {
 }
 
 TEST_F(PicturesTest, SentenceComparisonHasOneCellPerSentenceAndModel) {
-  const std::vector<SentenceAttention> sentences = {
-      {words(10), torch::softmax(torch::randn({2, 10}), 1), 9, 5},
-      {words(4), torch::softmax(torch::randn({2, 4}), 1), 0, 3}};
+  const std::vector<SentenceAttention> sentences = {{words(10), torch::softmax(torch::randn({2, 10}), 1), 9, 5},
+                                                    {words(4), torch::softmax(torch::randn({2, 4}), 1), 0, 3}};
   write_sentence_attention(path("compare.png"), {"trained", "baseline"}, sentences, "Held-out");
   const auto figure = detail::render_sentence_attention({"trained", "baseline"}, sentences, "Held-out");
   ASSERT_EQ(figure.areas.size(), 4u);
@@ -386,6 +389,19 @@ TEST_F(PicturesTest, EmbeddingMapProjectsWideEmbeddingsDeterministically) {
   write_embedding_map(path("map.png"), embeddings, words(8), "map");
   write_embedding_map(path("plane.png"), torch::randn({4, 2}), words(4), "2-d");
   EXPECT_EQ(files().size(), 2u);
+}
+
+TEST_F(PicturesTest, PrincipalComponentsOfKnownPoints) {
+  // Spread 2 along y and 1 along x: y is the first component (80% of the variance), x the second (20%), each
+  // signed so that its largest coordinate is positive (the SVD's own signs are arbitrary).
+  const auto x = torch::tensor({{1.0, 0.0, 0.0}, {-1.0, 0.0, 0.0}, {0.0, 2.0, 0.0}, {0.0, -2.0, 0.0}}, torch::kDouble);
+  const auto expected = torch::tensor({{0.0, 1.0}, {0.0, -1.0}, {2.0, 0.0}, {-2.0, 0.0}}, torch::kDouble);
+  for (const auto& shifted : {x, x + 5.0}) {  // centred first: a shift changes nothing
+    const auto projection = detail::principal_components(shifted);
+    testing::expect_close(projection.points, expected, 1e-12);
+    EXPECT_NEAR(projection.shares[0], 0.8, 1e-12);
+    EXPECT_NEAR(projection.shares[1], 0.2, 1e-12);
+  }
 }
 
 }  // namespace

@@ -60,8 +60,8 @@ void expect_gradients_match_finite_differences(const std::function<torch::Tensor
     const auto expected = numeric.view_as(inputs[i]);
     const auto actual = analytic[i].defined() ? analytic[i] : torch::zeros_like(expected);
     EXPECT_TRUE(torch::allclose(actual, expected, tolerance, tolerance))
-        << "input " << i << " of shape " << inputs[i].sizes() << ": max |autograd - finite difference| = "
-        << (actual - expected).abs().max().item<double>();
+        << "input " << i << " of shape " << inputs[i].sizes()
+        << ": max |autograd - finite difference| = " << (actual - expected).abs().max().item<double>();
   }
 }
 
@@ -74,9 +74,7 @@ void ScratchFolderTest::SetUp() {
   std::filesystem::create_directories(dir_);
 }
 
-void ScratchFolderTest::TearDown() {
-  std::filesystem::remove_all(dir_);
-}
+void ScratchFolderTest::TearDown() { std::filesystem::remove_all(dir_); }
 
 torch::Tensor weighting_like(const torch::Tensor& x) {
   return torch::arange(x.numel(), x.options().requires_grad(false)).sin().view_as(x);

@@ -32,17 +32,17 @@ torch::Tensor weighting_like(const torch::Tensor& x);
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance);
 
 /// Expects `statement` to throw a c10::Error or std::exception whose message contains `fragment`.
-#define EXPECT_THROW_WITH(statement, fragment)                                                      \
-  do {                                                                                              \
-    try {                                                                                           \
-      statement;                                                                                    \
-      ADD_FAILURE() << "no exception from: " #statement;                                            \
-    } catch (const c10::Error& error) {                                                             \
-      EXPECT_NE(std::string(error.what_without_backtrace()).find(fragment), std::string::npos)      \
-          << error.what_without_backtrace();                                                        \
-    } catch (const std::exception& error) {                                                         \
-      EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();      \
-    }                                                                                               \
+#define EXPECT_THROW_WITH(statement, fragment)                                                 \
+  do {                                                                                         \
+    try {                                                                                      \
+      statement;                                                                               \
+      ADD_FAILURE() << "no exception from: " #statement;                                       \
+    } catch (const c10::Error& error) {                                                        \
+      EXPECT_NE(std::string(error.what_without_backtrace()).find(fragment), std::string::npos) \
+          << error.what_without_backtrace();                                                   \
+    } catch (const std::exception& error) {                                                    \
+      EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();  \
+    }                                                                                          \
   } while (false)
 
 /// Seeds LibTorch's generator before each test.

@@ -1,11 +1,15 @@
-// The training task of `attention train`: data parsing, the generator, learning, checkpoints and resume.
-#include "task.h"
-#include "trainer.h"
+// The training task of `attention train`: data parsing, the generator, learning, metrics, checkpoints and resume.
+#include "relation_checkpoint.h"
+#include "relation_config.h"
+#include "relation_data.h"
+#include "relation_metrics.h"
+#include "relation_trainer.h"
 
 #include "test_support.h"
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 namespace attention::app {
@@ -27,10 +31,30 @@ class TrainTest : public testing::ScratchFolderTest {
     return config;
   }
 
+  /// Trains `config` on `split` into the scratch folder `name`, as `attention train` does.
+  std::optional<TrainedRun> train_into(const std::string& name, const TrainConfig& config, const Split& split,
+                                       bool resume = false, const TrainCallbacks& callbacks = {}) {
+    return train(model_for(config, split), split, path(name), resume, no_stop_, callbacks);
+  }
+
+  /// The keys of a JSON object.
+  static std::set<std::string> keys(const nlohmann::json& object) {
+    std::set<std::string> names;
+    for (const auto& item : object.items()) {
+      names.insert(item.key());
+    }
+    return names;
+  }
+
+  /// JSON of `metrics` without the wall-clock time.
+  static nlohmann::json timeless(const Metrics& metrics) {
+    nlohmann::json json = metrics;
+    json.erase("seconds");
+    return json;
+  }
+
   std::atomic<bool> no_stop_{false};
 };
-
-const auto ignore_progress = [](const EpochReport&) {};
 
 TEST_F(TrainTest, ReadsGoodLinesSkippingBlanksAndComments) {
   const auto path = write_file("good.tsv",
@@ -40,8 +64,8 @@ TEST_F(TrainTest, ReadsGoodLinesSkippingBlanksAndComments) {
                                "the dog saw the dog\tsaw\tdog\r\n");
   const auto examples = read_examples(path);
   ASSERT_EQ(examples.size(), 2u);
-  EXPECT_EQ(examples[0].words, (std::vector<std::string>{"the", "cat", "sat", "on", "the", "mat", "because", "it",
-                                                         "is", "warm"}));
+  EXPECT_EQ(examples[0].words,
+            (std::vector<std::string>{"the", "cat", "sat", "on", "the", "mat", "because", "it", "is", "warm"}));
   EXPECT_EQ(examples[0].query, 9);
   EXPECT_EQ(examples[0].target, 5);
   EXPECT_EQ(examples[1].target, 1);  // the first occurrence
@@ -59,7 +83,8 @@ TEST_F(TrainTest, BadLinesNameTheFileAndLine) {
   expect_error("a b c\ta\ta\n", "target 'a' is not a word of the sentence (other than the query)");
   expect_error("a b c\ta b\tc\n", "query and target must be single words");
   expect_error("# nothing\n\n", "no examples");
-  EXPECT_THROW_WITH(read_examples((dir_ / "missing.tsv").string()), "missing.tsv: cannot open the data file");
+  EXPECT_THROW_WITH(read_examples(path("missing.tsv")), "missing.tsv: no such data file");
+  EXPECT_THROW_WITH(read_examples(dir_.string()), dir_.string() + ": a folder, not a data file");
 }
 
 TEST_F(TrainTest, GeneratorIsDeterministicWithDisjointSplits) {
@@ -99,63 +124,99 @@ TEST_F(TrainTest, GeneratorIsDeterministicWithDisjointSplits) {
   }
 }
 
+TEST_F(TrainTest, ModelKindsTravelByTheirNames) {
+  EXPECT_EQ(model_kind_names(), (std::vector<std::string>{"simple", "scaled", "multihead"}));
+  for (const auto kind : {ModelKind::Simple, ModelKind::Scaled, ModelKind::MultiHead}) {
+    EXPECT_EQ(model_kind_from_name(model_kind_name(kind)), kind);
+  }
+  TrainConfig config;
+  config.model = ModelKind::MultiHead;
+  const nlohmann::json json = config;  // as checkpoints and metrics.json store it
+  EXPECT_EQ(json.at("model"), "multihead");
+  EXPECT_EQ(keys(json), (std::set<std::string>{"batch_size", "data", "dim", "epochs", "heads", "lr", "model", "seed",
+                                               "test_data", "train_embeddings"}));
+  EXPECT_EQ(json.get<TrainConfig>().model, ModelKind::MultiHead);
+  auto unknown = json;
+  unknown["model"] = "big";
+  EXPECT_THROW_WITH(unknown.get<TrainConfig>(), "unknown model 'big' (expected simple, scaled or multihead)");
+}
+
 TEST_F(TrainTest, TrainedAttentionBeatsTheSimilarityBaselineByAWideMargin) {
   const auto split = generate_task(1, 240, 60);
-  const auto metrics = train(small_config(), split, dir_.string(), false, no_stop_, ignore_progress);
-  const double trained = metrics.at("test_accuracy"), baseline = metrics.at("baseline").at("test_accuracy");
-  EXPECT_GT(trained, 0.85);
-  EXPECT_LT(baseline, 0.4);
-  EXPECT_GT(metrics.at("attention_on_target").get<double>(),
-            metrics.at("baseline").at("attention_on_target").get<double>() + 0.4);
-  for (const auto* key : {"train_accuracy", "epochs", "seconds", "train_examples", "test_examples", "seed", "model"}) {
-    EXPECT_TRUE(metrics.contains(key)) << key;
-  }
-  EXPECT_TRUE(fs::exists(dir_ / "metrics.json"));
-  EXPECT_FALSE(fs::exists(dir_ / "checkpoint.pt.tmp"));
+  const auto run = train_into("run", small_config(), split);
+  ASSERT_TRUE(run);
+  const auto& metrics = run->metrics;
+  EXPECT_GT(metrics.test_accuracy, 0.85);
+  EXPECT_LT(metrics.baseline.test_accuracy, 0.4);
+  EXPECT_GT(metrics.attention_on_target, metrics.baseline.attention_on_target + 0.4);
+  EXPECT_EQ(metrics.epochs, 12);
+  EXPECT_EQ(metrics.train_examples, 240);
+  EXPECT_EQ(metrics.test_examples, 60);
+  ASSERT_EQ(metrics.history.size(), 12u);
+  EXPECT_EQ(metrics.history.back().epoch, 12);
+  EXPECT_EQ(metrics.history.back().test_accuracy, metrics.test_accuracy);
+  EXPECT_FALSE(fs::exists(path("run/checkpoint.pt.tmp")));
+
+  // metrics.json: the keys users' scripts read, and the values train() returned.
+  const auto written = nlohmann::json::parse(std::ifstream(path("run/metrics.json")));
+  EXPECT_EQ(keys(written),
+            (std::set<std::string>{"attention_on_target", "baseline", "epochs", "history", "model", "seconds", "seed",
+                                   "test_accuracy", "test_examples", "threads", "train_accuracy", "train_examples"}));
+  EXPECT_EQ(keys(written.at("baseline")),
+            (std::set<std::string>{"attention_on_target", "model", "test_accuracy", "train_accuracy"}));
+  EXPECT_EQ(keys(written.at("history").at(0)),
+            (std::set<std::string>{"epoch", "loss", "test_accuracy", "train_accuracy"}));
+  EXPECT_EQ(written.at("baseline").at("model"), "simple");
+  EXPECT_EQ(written.at("model").at("model"), "scaled");
+  EXPECT_EQ(written, nlohmann::json(metrics));
 }
 
 TEST_F(TrainTest, CheckpointRoundTripPredictsTheSame) {
   const auto split = generate_task(1, 120, 30);
   auto config = small_config();
   config.epochs = 3;
-  train(config, split, dir_.string(), false, no_stop_, ignore_progress);
-  auto loaded = load_model(dir_.string());
-  EXPECT_EQ(read_checkpoint_config(dir_.string()).dim, 64);
+  const auto run = train_into("run", config, split);
+  ASSERT_TRUE(run);
+  auto loaded = load_model(path("run"));
+  EXPECT_EQ(read_checkpoint_config(path("run")).dim, 64);
   Vocabulary vocabulary;
   vocabulary.add(split.train);
-  EXPECT_EQ(loaded.vocabulary.words(), vocabulary.words());
+  EXPECT_EQ(loaded->vocabulary.words(), vocabulary.words());
   const auto& example = split.test.front();
-  const auto weights = attention_of(loaded, example.words, example.query);
+  const auto weights = loaded->query_attention(example.words, example.query);
+  auto trained = run->model;
+  testing::expect_close(weights, trained->query_attention(example.words, example.query), 0);
   EXPECT_NEAR(weights.sum().item<double>(), 1.0, 1e-5);
   EXPECT_EQ(weights[example.query].item<float>(), 0.0f);  // never its own position
   auto unknown = example.words;
   unknown.push_back("zyzzyva");
-  EXPECT_EQ(attention_of(loaded, unknown, example.query).size(0), static_cast<int64_t>(unknown.size()));
+  EXPECT_EQ(loaded->query_attention(unknown, example.query).size(0), static_cast<int64_t>(unknown.size()));
 }
 
 TEST_F(TrainTest, ResumeAfterAStopReachesTheSameWeightsAndMetrics) {
   const auto split = generate_task(2, 120, 30);
   auto config = small_config();
   config.epochs = 4;
-  const auto straight = train(config, split, (dir_ / "straight").string(), false, no_stop_, ignore_progress);
+  const auto straight = train_into("straight", config, split);
+  ASSERT_TRUE(straight);
 
-  // Stop in the middle of the third epoch, as SIGINT does, then resume.
+  // Stop after the second epoch, as SIGINT does, then resume.
   std::atomic<bool> stop{false};
-  int64_t epochs_seen = 0;
-  const auto stopped = train(config, split, (dir_ / "resumed").string(), false, stop, [&](const EpochReport&) {
-    if (++epochs_seen == 2) {
+  TrainCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochReport& report, RelationModel&) {
+    if (report.epoch == 2) {
       stop.store(true);
     }
-  });
-  EXPECT_TRUE(stopped.empty());
-  EXPECT_FALSE(fs::exists(dir_ / "resumed" / "metrics.json"));
-  const auto resumed = train(config, split, (dir_ / "resumed").string(), true, no_stop_, ignore_progress);
+  };
+  EXPECT_FALSE(train(model_for(config, split), split, path("resumed"), false, stop, callbacks));
+  EXPECT_TRUE(fs::exists(path("resumed/checkpoint.pt")));
+  EXPECT_FALSE(fs::exists(path("resumed/metrics.json")));
+  const auto resumed = train_into("resumed", config, split, true);
+  ASSERT_TRUE(resumed);
 
-  for (const auto* key : {"test_accuracy", "train_accuracy", "attention_on_target", "history", "baseline"}) {
-    EXPECT_EQ(resumed.at(key), straight.at(key)) << key;
-  }
-  auto a = load_model((dir_ / "straight").string()), b = load_model((dir_ / "resumed").string());
-  const auto pa = a.model->named_parameters(), pb = b.model->named_parameters();
+  EXPECT_EQ(timeless(resumed->metrics), timeless(straight->metrics));
+  auto a = load_model(path("straight")), b = load_model(path("resumed"));
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
   for (const auto& parameter : pa) {
     EXPECT_TRUE(torch::equal(parameter.value(), pb[parameter.key()])) << parameter.key();
   }
@@ -165,11 +226,9 @@ TEST_F(TrainTest, SameSeedGivesIdenticalMetrics) {
   const auto split = generate_task(3, 120, 30);
   auto config = small_config();
   config.epochs = 2;
-  auto first = train(config, split, (dir_ / "a").string(), false, no_stop_, ignore_progress);
-  auto second = train(config, split, (dir_ / "b").string(), false, no_stop_, ignore_progress);
-  first.erase("seconds");
-  second.erase("seconds");
-  EXPECT_EQ(first, second);
+  const auto first = train_into("a", config, split), second = train_into("b", config, split);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(timeless(first->metrics), timeless(second->metrics));
 }
 
 TEST_F(TrainTest, CorruptCheckpointIsAClearError) {

@@ -24,8 +24,8 @@
 ///   more than 2048 rows or columns throw std::invalid_argument naming the sizes. A path that cannot be
 ///   written (its folder missing, a file where a folder should be, a failed encoder) throws
 ///   std::runtime_error naming the path. The file is written to a temporary name next to it (`path` +
-///   ".tmp.png" or ".tmp.avi") and renamed, so `path` is never left half-written, and no file is left on
-///   failure.
+///   ".tmp.png" or ".tmp.avi"), flushed to the disk and renamed, so `path` is never left half-written (not even
+///   by a power cut), and no file is left on failure.
 /// - PNG functions always write PNG data (8-bit, 3 channels BGR), whatever the extension of `path`.
 
 #include <attention/pictures_export.h>
@@ -87,8 +87,8 @@ ATTENTION_PICTURES_API void write_head_grid(const std::string& path, const at::T
 
 /// One signed matrix of a weight picture.
 struct ATTENTION_PICTURES_API NamedMatrix {
-  std::string name;    ///< caption above the matrix ("W_q [64, 64]" is a good one)
-  at::Tensor values;   ///< `[rows, columns]`
+  std::string name;   ///< caption above the matrix ("W_q [64, 64]" is a good one)
+  at::Tensor values;  ///< `[rows, columns]`
   /// Optional labels (e.g. the words of an embedding table); empty: rows and columns are numbered from 0.
   std::vector<std::string> row_labels{};
   std::vector<std::string> column_labels{};
@@ -161,8 +161,8 @@ ATTENTION_PICTURES_API void write_sentence_attention(const std::string& path,
 /// Options of write_learning_animation.
 struct ATTENTION_PICTURES_API AnimationOptions {
   std::string title;
-  int64_t query = -1;   ///< index of the query word (crossed out), -1 for none
-  int64_t target = -1;  ///< index of the expected word (outlined), -1 for none
+  int64_t query = -1;            ///< index of the query word (crossed out), -1 for none
+  int64_t target = -1;           ///< index of the expected word (outlined), -1 for none
   double frames_per_second = 4;  ///< of the video, > 0; the last frame is held for 2 seconds
 };
 

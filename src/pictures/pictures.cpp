@@ -1,123 +1,25 @@
-// The public write_* functions: validate and render (figures.cpp), then write through a temporary file.
-#include "canvas.h"
+// The public write_* functions of attention/pictures.h: render (render.h), then write (image_files.h).
+#include "image_files.h"
+#include "render.h"
 
 #include <attention/pictures.h>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/videoio.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <stdexcept>
-#include <system_error>
 
 namespace attention::pictures {
-namespace detail {
 namespace {
 
-namespace fs = std::filesystem;
-
 std::string lower_extension(const std::string& path) {
-  auto extension = fs::path(path).extension().string();
+  auto extension = std::filesystem::path(path).extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return extension;
 }
 
-/// Checks that `path` names a file in an existing folder, before anything is written.
-void check_writable_location(const std::string& path) {
-  if (path.empty()) {
-    throw std::runtime_error("cannot write a picture to an empty path");
-  }
-  const fs::path file(path);
-  if (!file.has_filename() || file.filename() == "." || file.filename() == "..") {
-    throw std::runtime_error("cannot write the picture " + path + ": the path names a folder, not a file");
-  }
-  std::error_code error;
-  const auto folder = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-  const auto status = fs::status(folder, error);
-  if (!fs::exists(status)) {
-    throw std::runtime_error("cannot write the picture " + path + ": the folder " + folder.string() +
-                             " does not exist");
-  }
-  if (!fs::is_directory(status)) {
-    throw std::runtime_error("cannot write the picture " + path + ": " + folder.string() + " is not a folder");
-  }
-  const auto file_status = fs::status(file, error);
-  if (fs::is_directory(file_status)) {
-    throw std::runtime_error("cannot write the picture " + path + ": it is a folder");
-  }
-  // A picture is written to a temporary file that is then renamed over `path`: over a device or a pipe
-  // (/dev/full, /dev/stdout) that rename would replace the device itself.
-  if (fs::exists(file_status) && !fs::is_regular_file(file_status)) {
-    throw std::runtime_error("cannot write the picture " + path +
-                             ": it is not a regular file (a device, pipe or socket)");
-  }
-}
-
-/// Runs `write(temporary)`, then renames the temporary file to `path`; removes it on any failure.
-template <typename Write>
-void write_through(const std::string& path, const std::string& temporary_suffix, Write write) {
-  check_writable_location(path);
-  const std::string temporary = path + temporary_suffix;
-  try {
-    write(temporary);
-    std::error_code error;
-    fs::rename(temporary, path, error);
-    if (error) {
-      throw std::runtime_error("cannot write the picture " + path + ": " + error.message());
-    }
-  } catch (const cv::Exception& error) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw std::runtime_error("cannot write the picture " + path + ": " + error.err);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
-  }
-}
-
 }  // namespace
-
-void write_png(const std::string& path, const cv::Mat& image) {
-  // cv::imwrite takes the format from the extension: the temporary name ends in .png.
-  write_through(path, ".tmp.png", [&](const std::string& temporary) {
-    if (!cv::imwrite(temporary, image)) {
-      throw std::runtime_error("cannot write the picture " + path + ": the PNG encoder failed");
-    }
-  });
-}
-
-void write_avi(const std::string& path, const std::vector<cv::Mat>& frames, double frames_per_second,
-               double hold_seconds) {
-  if (frames.empty()) {
-    throw std::invalid_argument("no frames to write to " + path);
-  }
-  write_through(path, ".tmp.avi", [&](const std::string& temporary) {
-    // OpenCV's own Motion-JPEG writer: no FFmpeg or GStreamer needed.
-    cv::VideoWriter video(temporary, cv::CAP_OPENCV_MJPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'),
-                          frames_per_second, frames.front().size(), true);
-    if (!video.isOpened()) {
-      throw std::runtime_error("cannot write the animation " + path + ": the Motion-JPEG writer did not open");
-    }
-    for (const auto& frame : frames) {
-      video.write(frame);
-    }
-    const auto held = static_cast<int>(std::lround(hold_seconds * frames_per_second));
-    for (int i = 0; i < held; ++i) {
-      video.write(frames.back());
-    }
-    video.release();
-    std::error_code error;
-    if (fs::file_size(temporary, error) == 0 || error) {
-      throw std::runtime_error("cannot write the animation " + path + ": nothing was written");
-    }
-  });
-}
-
-}  // namespace detail
 
 GridShape head_grid_shape(int64_t heads) {
   if (heads <= 0) {
@@ -165,7 +67,7 @@ void write_sentence_attention(const std::string& path, const std::vector<std::st
 
 void write_learning_animation(const std::string& path, const at::Tensor& frames, const std::vector<std::string>& words,
                               const std::vector<std::string>& frame_names, const AnimationOptions& options) {
-  const auto extension = detail::lower_extension(path);
+  const auto extension = lower_extension(path);
   if (extension == ".avi") {
     const auto images = detail::render_learning_frames(frames, words, frame_names, options);
     detail::write_avi(path, images, options.frames_per_second, 2.0);

@@ -3,7 +3,9 @@
 #
 #   cmake -DBUILD_DIR=<attention build> -DWORK_DIR=<scratch dir> -DSOURCE_DIR=<tests/consumer>
 #         -DGENERATOR=<generator> -DLIBDIR=<CMAKE_INSTALL_LIBDIR> [-DCONFIG=<Release|...>]
-#         [-DCXX_COMPILER=<path>] [-DLIBRARY_TYPE=<STATIC_LIBRARY|SHARED_LIBRARY>] -P run_consumer_test.cmake
+#         [-DCXX_COMPILER=<path>] [-DLIBRARY_TYPE=<STATIC_LIBRARY|SHARED_LIBRARY>] [-DPICTURES=<1|0>]
+#         -P run_consumer_test.cmake
+# PICTURES (default 1): the install has the pictures component, and the consumer uses it too.
 cmake_minimum_required(VERSION 3.18)
 
 foreach(required BUILD_DIR WORK_DIR SOURCE_DIR GENERATOR LIBDIR)
@@ -49,7 +51,11 @@ if(NOT pch EQUAL -1)
   message(FATAL_ERROR "consumer test: ${targets_file} exports a precompiled header")
 endif()
 
-set(configure_args -S "${SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}")
+if(NOT DEFINED PICTURES)
+  set(PICTURES 1)
+endif()
+set(configure_args -S "${SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}"
+    "-DCONSUMER_PICTURES=${PICTURES}")
 if(CONFIG)
   list(APPEND configure_args "-DCMAKE_BUILD_TYPE=${CONFIG}")
 endif()
@@ -75,4 +81,6 @@ if(CONFIG AND EXISTS "${consumer_build}/${CONFIG}/consumer")
   set(consumer "${consumer_build}/${CONFIG}/consumer")  # multi-config generators
 endif()
 run_step("run" "${consumer}")
-run_step("run consumer_pictures" "${consumer}_pictures" "${WORK_DIR}/consumer_heatmap.png")
+if(PICTURES)
+  run_step("run consumer_pictures" "${consumer}_pictures" "${WORK_DIR}/consumer_heatmap.png")
+endif()

@@ -1,13 +1,16 @@
-#include "task.h"
+#include "relation_data.h"
+
+#include "words.h"
 
 #include <algorithm>
-#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 
 namespace attention::app {
 namespace {
@@ -63,8 +66,7 @@ const std::vector<Relation>& relations() {
        {{{"she"}, "female"}, {{"he"}, "male"}},
        {"male", "female"}},
       {"verb",
-       {"the {d} {q} the {t} on the {e}", "in the morning the {d} {q} the {t}",
-        "the {t} was what the {d} {q} today"},
+       {"the {d} {q} the {t} on the {e}", "in the morning the {d} {q} the {t}", "the {t} was what the {d} {q} today"},
        {{{"ate", "tasted", "cooked", "baked"}, "food"}, {{"chased", "fed", "petted", "groomed"}, "animal"}},
        {"male", "female"}},
   };
@@ -110,97 +112,17 @@ Example fill(const Relation& relation, std::mt19937_64& rng) {
   return example;
 }
 
-std::string joined(const std::vector<std::string>& words) {
-  std::string text;
-  for (const auto& word : words) {
-    text += (text.empty() ? "" : " ") + word;
-  }
-  return text;
-}
-
 }  // namespace
-
-std::vector<std::string> split_words(const std::string& sentence) {
-  std::vector<std::string> words;
-  std::istringstream stream(sentence);
-  std::string word;
-  const auto is_punct = [](unsigned char c) { return std::ispunct(c) != 0; };
-  while (stream >> word) {
-    const auto first = std::find_if_not(word.begin(), word.end(), is_punct);
-    const auto last = std::find_if_not(word.rbegin(), word.rend(), is_punct).base();
-    if (first >= last) {
-      continue;
-    }
-    std::string clean(first, last);
-    std::transform(clean.begin(), clean.end(), clean.begin(), [](unsigned char c) { return std::tolower(c); });
-    words.push_back(clean);
-  }
-  return words;
-}
-
-namespace {
-
-/// The length of the UTF-8 sequence at `at` (1 to 4), or 0 when it is not valid UTF-8 (overlong forms,
-/// surrogates and code points above U+10FFFF included).
-size_t utf8_length(const std::string& text, size_t at) {
-  const auto byte = [&](size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
-  const auto lead = byte(at);
-  const auto continuation = [&](size_t i, unsigned low = 0x80, unsigned high = 0xBF) {
-    return byte(i) >= low && byte(i) <= high;
-  };
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(at + 1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    const auto low = lead == 0xE0 ? 0xA0u : 0x80u, high = lead == 0xED ? 0x9Fu : 0xBFu;
-    return continuation(at + 1, low, high) && continuation(at + 2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    const auto low = lead == 0xF0 ? 0x90u : 0x80u, high = lead == 0xF4 ? 0x8Fu : 0xBFu;
-    return continuation(at + 1, low, high) && continuation(at + 2) && continuation(at + 3) ? 4 : 0;
-  }
-  return 0;
-}
-
-std::string hex_byte(unsigned char byte) {
-  static const char* digits = "0123456789abcdef";
-  return std::string("0x") + digits[byte >> 4] + digits[byte & 15];
-}
-
-}  // namespace
-
-std::string text_problem(const std::string& text) {
-  for (size_t at = 0; at < text.size();) {
-    if (text[at] == '\0') {
-      return "a NUL byte at column " + std::to_string(at + 1) + " (is it a binary file?)";
-    }
-    const auto length = utf8_length(text, at);
-    if (length == 0) {
-      return "byte " + hex_byte(static_cast<unsigned char>(text[at])) + " at column " + std::to_string(at + 1) +
-             " is not valid UTF-8";
-    }
-    at += length;
-  }
-  return "";
-}
-
-std::string printable(const std::string& text, size_t limit) {
-  std::string shown;
-  size_t at = 0;
-  for (; at < text.size() && at < limit;) {
-    const auto byte = static_cast<unsigned char>(text[at]);
-    const auto length = utf8_length(text, at);
-    if (length == 0 || byte < 0x20 || byte == 0x7F) {
-      shown += "\\x" + hex_byte(byte).substr(2);
-      ++at;
-    } else {
-      shown.append(text, at, length);
-      at += length;
-    }
-  }
-  return at < text.size() ? shown + "..." : shown;
-}
 
 std::vector<Example> read_examples(const std::string& path) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) {
+    throw std::runtime_error(path + ": no such data file");
+  }
+  if (std::filesystem::is_directory(status)) {
+    throw std::runtime_error(path + ": a folder, not a data file");
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw std::runtime_error(path + ": cannot open the data file");
@@ -230,20 +152,23 @@ std::vector<Example> read_examples(std::istream& file, const std::string& path) 
       fields.push_back(field);
     }
     if (fields.size() != 3) {
-      throw line_error(path, number, "expected 3 tab-separated fields (sentence, query, target), found " +
-                                         std::to_string(fields.size()));
+      throw line_error(
+          path, number,
+          "expected 3 tab-separated fields (sentence, query, target), found " + std::to_string(fields.size()));
     }
     Example example;
     example.words = split_words(fields[0]);
     example.relation = "file";
     if (example.words.size() > kMaxWords) {
-      throw line_error(path, number, "the sentence has " + std::to_string(example.words.size()) +
-                                         " words, more than the limit of " + std::to_string(kMaxWords));
+      throw line_error(path, number,
+                       "the sentence has " + std::to_string(example.words.size()) + " words, more than the limit of " +
+                           std::to_string(kMaxWords));
     }
     const auto query = split_words(fields[1]), target = split_words(fields[2]);
     if (query.size() != 1 || target.size() != 1) {
-      throw line_error(path, number, "query and target must be single words, got '" + printable(fields[1]) +
-                                         "' and '" + printable(fields[2]) + "'");
+      throw line_error(path, number,
+                       "query and target must be single words, got '" + printable(fields[1]) + "' and '" +
+                           printable(fields[2]) + "'");
     }
     example.query = index_of(example.words, query[0]);
     if (example.query < 0) {
@@ -251,7 +176,8 @@ std::vector<Example> read_examples(std::istream& file, const std::string& path) 
     }
     example.target = index_of(example.words, target[0], example.query);
     if (example.target < 0) {
-      throw line_error(path, number, "target '" + printable(target[0]) + "' is not a word of the sentence (other than the query)");
+      throw line_error(path, number,
+                       "target '" + printable(target[0]) + "' is not a word of the sentence (other than the query)");
     }
     examples.push_back(std::move(example));
   }
@@ -280,7 +206,7 @@ Split generate_task(uint64_t seed, int64_t train_count, int64_t test_count) {
       const auto& relation = relations()[examples.size() % relations().size()];
       auto example = fill(relation, rng);
       const std::pair<std::string, std::string> pair{example.words[example.query], example.words[example.target]};
-      if ((held_out && trained_pairs.count(pair) == 0) || !sentences.insert(joined(example.words)).second) {
+      if ((held_out && trained_pairs.count(pair) == 0) || !sentences.insert(join_words(example.words)).second) {
         continue;
       }
       if (!held_out) {

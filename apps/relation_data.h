@@ -1,5 +1,6 @@
 #pragma once
-// The relation task of `attention train`: sentences, a query word and the target word it relates to.
+// The data of the relation task of `attention train`: sentences, a query word and the target word it relates to,
+// from data files or generated; their split into training and held-out sets; the vocabulary.
 
 #include <cstdint>
 #include <istream>
@@ -22,26 +23,12 @@ struct Split {
   std::vector<Example> test;
 };
 
-/// Splits a sentence into lower-cased words, stripping punctuation around each word ("Warm!" → "warm").
-/// Bytes are compared as they are: only ASCII letters are lower-cased.
-std::vector<std::string> split_words(const std::string& sentence);
-
-/// The most words a sentence may have, in data files and on the command line. Training, predict and heatmap
-/// hold a [T, T] matrix per sentence (and heatmap draws one): 256 words keep that to a fraction of a second.
-constexpr size_t kMaxWords = 256;
-
-/// What makes `text` unusable as a sentence or word: "" when it is valid UTF-8 without NUL bytes, else e.g.
-/// "byte 0xff at column 3 is not valid UTF-8".
-std::string text_problem(const std::string& text);
-
-/// `text` for an error message: invalid UTF-8 and control bytes as \xNN, cut after `limit` bytes.
-std::string printable(const std::string& text, size_t limit = 60);
-
 /// Reads examples from a file of lines `sentence<TAB>query<TAB>target`; blank lines and lines starting with '#'
 /// are skipped. The query is its first occurrence in the sentence, the target the first occurrence of the
 /// target word other than the query. Throws std::runtime_error naming the file and line for a line with the
 /// wrong number of fields, a query or target not in its sentence, text that is not UTF-8 (or has NUL bytes),
-/// a sentence of more than kMaxWords words, or a file that cannot be read or has no examples.
+/// a sentence of more than kMaxWords (words.h) words, or a file that does not exist, cannot be read or has no
+/// examples.
 std::vector<Example> read_examples(const std::string& path);
 /// The same from a stream; `path` names it in messages.
 std::vector<Example> read_examples(std::istream& input, const std::string& path);
