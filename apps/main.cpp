@@ -1,6 +1,7 @@
 // The `attention` command-line program: its commands, and the exit codes of command_line.h.
 #include "command_line.h"
 #include "explain.h"
+#include "pattern_pictures.h"
 #include "relation_checkpoint.h"
 #include "relation_model.h"
 #include "run_pictures.h"
@@ -33,6 +34,8 @@ struct HeatmapCommand {
   std::string sentence;
   std::string out;
   bool weights = false;
+  std::string pattern;
+  PatternOptions pattern_sizes;
 };
 
 struct ExplainCommand {
@@ -66,6 +69,19 @@ int run_predict(const PredictCommand& command) {
 }
 
 int run_heatmap(const HeatmapCommand& command) {
+  if (!command.pattern.empty()) {
+    auto options = command.pattern_sizes;
+    try {
+      options.pattern = pattern_named(command.pattern);
+      pattern_weights(options);  // checks the sizes
+    } catch (const std::invalid_argument& error) {
+      throw CLI::ValidationError("--pattern", error.what());
+    }
+    const auto out = !command.out.empty() ? command.out : command.pattern + ".png";
+    write_pattern_heatmap(out, options);
+    std::cout << "Wrote " << out << "\n";
+    return 0;
+  }
   const auto words = words_of("--sentence", command.sentence);
   if (!command.weights && words.size() < 2) {
     throw CLI::ValidationError("--sentence", "needs 2 or more words, got '" + printable(command.sentence) + "'");
@@ -133,13 +149,33 @@ int main(int argc, char** argv) {
 
   HeatmapCommand heatmap;
   auto* heatmap_command = app.add_subcommand(
-      "heatmap", "Draw the attention of every word of a sentence (or the weights) of a trained checkpoint as PNG");
-  heatmap_command->add_option("--checkpoint", heatmap.checkpoint, "Folder of a training run")->required();
+      "heatmap",
+      "Draw the attention of every word of a sentence (or the weights) of a trained checkpoint, or an attention "
+      "pattern (--pattern), as PNG");
+  auto* checkpoint_option = heatmap_command->add_option("--checkpoint", heatmap.checkpoint, "Folder of a training run");
   auto* sentence_option = heatmap_command->add_option("--sentence", heatmap.sentence, "Sentence to draw");
   heatmap_command->add_option("--out", heatmap.out,
-                              "Picture file (PNG; default heatmap.png, or weights.png with --weights)");
-  heatmap_command->add_flag("--weights", heatmap.weights, "Draw the attention layer's W_q, W_k, W_v (W_o) instead")
-      ->excludes(sentence_option);
+                              "Picture file (PNG; default heatmap.png, weights.png with --weights, PATTERN.png)");
+  auto* weights_flag =
+      heatmap_command->add_flag("--weights", heatmap.weights, "Draw the attention layer's W_q, W_k, W_v (W_o) instead")
+          ->excludes(sentence_option);
+  auto* pattern_option =
+      heatmap_command
+          ->add_option("--pattern", heatmap.pattern,
+                       "Draw what an attention pattern lets each token see, without a checkpoint: causal, local, "
+                       "window (sliding), global (local + a global token) or alibi (a head grid)")
+          ->excludes(checkpoint_option)
+          ->excludes(sentence_option)
+          ->excludes(weights_flag);
+  heatmap_command->add_option("--length", heatmap.pattern_sizes.length, "Tokens of the --pattern")
+      ->capture_default_str()
+      ->needs(pattern_option);
+  heatmap_command->add_option("--window", heatmap.pattern_sizes.window, "Window of the local, window, global --pattern")
+      ->capture_default_str()
+      ->needs(pattern_option);
+  heatmap_command->add_option("--heads", heatmap.pattern_sizes.heads, "Heads of the alibi --pattern")
+      ->capture_default_str()
+      ->needs(pattern_option);
 
   if (argc > 1 && argv[1][0] != '-' &&
       app.get_subcommands([&](CLI::App* command) { return command->get_name() == argv[1]; }).empty()) {
@@ -150,7 +186,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (heatmap_command->parsed()) {
-      if (!heatmap.weights && heatmap.sentence.empty()) {
+      if (heatmap.pattern.empty() && heatmap.checkpoint.empty()) {
+        throw CLI::RequiredError("--checkpoint (or --pattern)");
+      }
+      if (heatmap.pattern.empty() && !heatmap.weights && heatmap.sentence.empty()) {
         throw CLI::RequiredError("--sentence (or --weights)");
       }
       return run_heatmap(heatmap);
