@@ -204,6 +204,19 @@ TEST_F(WeightFilesTest, SafetensorsValuesDtypesAndMetadata) {
   EXPECT_EQ(tensors["e"].scalar_type(), torch::kHalf);
 }
 
+TEST_F(WeightFilesTest, SafetensorsHeaderWithEscapesWhitespaceAndPadding) {
+  const float floats[] = {1.5f, -2.0f};
+  // As the safetensors library writes it, the header padded with spaces to a multiple of 8 bytes.
+  std::string header =
+      R"({"__metadata__": {"n\u00e9": "\ud83d\ude00", "format": "pt"},)"
+      "\n  \"w\\/x.\\u0062\" : {\"data_offsets\": [0, 8], \"dtype\": \"F32\", \"shape\": [ 2 ], \"extra\": null}}";
+  header += std::string((8 - header.size() % 8) % 8, ' ');
+  write_safetensors_raw(path("a.safetensors"), header, std::string(reinterpret_cast<const char*>(floats), 8));
+  const auto tensors = read_state_dict(path("a.safetensors"));
+  EXPECT_EQ(tensors.keys(), std::vector<std::string>({"w/x.b"}));
+  EXPECT_TRUE(torch::equal(tensors["w/x.b"], torch::tensor({1.5f, -2.0f})));
+}
+
 TEST_F(WeightFilesTest, SafetensorsHeadersThatLieAreRefused) {
   const std::pair<std::string, std::string> cases[] = {
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}})",
@@ -219,7 +232,24 @@ TEST_F(WeightFilesTest, SafetensorsHeadersThatLieAreRefused) {
       {R"({"a":{"dtype":"U32","shape":[2],"data_offsets":[0,8]}})",
        "tensor 'a' has dtype U32, which is not read (only F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"},
       {R"({"a":{"dtype":"F32"}})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets")"},
-      {R"({"a":{"dtype":"F32","shape":[2],)", "the safetensors header is not valid JSON"},
+      {R"({"a":{"dtype":"F32","shape":[2],)",
+       "the safetensors header is not valid JSON: expected a string (a key), found the end of the text (truncated?) "
+       "at byte 40"},  // counted in the file: 8 bytes of header length, then the header
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+       "the safetensors header is not valid JSON: duplicate key \"a\" (a key may appear once in an object) at byte 62"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}})",
+       "the safetensors header is not valid JSON: unexpected '}' after the JSON value at byte 62"},
+      {R"({"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})",
+       R"(tensor 'a' has "shape" [18446744073709551616]: each must be an integer from 0 to 9223372036854775807)"},
+      {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",
+       R"(tensor 'a' has "shape" [2.0]: each must be an integer from 0 to)"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e1]}})",
+       R"(tensor 'a' has "data_offsets" [0,1e1]: each must be an integer from 0 to 8)"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":"0-8"}})", R"(tensor 'a' has no "data_offsets" array)"},
+      {R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})", R"(tensor 'a' has no "dtype" string)"},
+      {R"({"a":[0,8]})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets", got [0,8])"},
+      {R"({"__metadata__":{"format":1},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+       R"(the safetensors "__metadata__" must map strings to strings, got {"format":1})"},
   };
   for (const auto& [header, message] : cases) {
     SCOPED_TRACE(header);
