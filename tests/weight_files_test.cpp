@@ -1,9 +1,11 @@
 // read_state_dict on files made to be wrong: crafted safetensors headers, crafted torch.save pickles, and every
-// truncation and corrupted byte of PyTorch's own files. Each gives a value or a c10::Error naming the file.
+// truncation and corrupted byte of PyTorch's own files. Each gives a value or a c10::Error naming the file. First,
+// the JSON reader of safetensors headers on its own.
 #include <attention/attention.h>
 
 #include "test_support.h"
 #include "weight_file_support.h"
+#include "weights/json_reader.h"
 
 #include <caffe2/serialize/inline_container.h>
 
@@ -16,6 +18,172 @@ using testing::write_bytes;
 using testing::write_safetensors_raw;
 
 using WeightFilesTest = testing::ScratchFolderTest;
+
+// ------------------------------------------------------------------------------------------------ JSON reader
+
+using detail::JsonValue;
+using detail::parse_json;
+
+// The message of the c10::Error that parsing `text` throws (its file named "h.json", `text` at `first_byte`),
+// or "" when it parses.
+std::string json_error(const std::string& text, uint64_t first_byte = 0) {
+  try {
+    parse_json(text, "h.json: not JSON", first_byte);
+    return "";
+  } catch (const c10::Error& error) {
+    return error.what_without_backtrace();
+  }
+}
+
+TEST(WeightFilesJsonTest, ValuesOfEveryKindInTheirOrder) {
+  const auto value = parse_json(
+      " {\"z\" : null, \"t\":true,\"f\" :false ,\"n\":42,\"s\":\"x\",\r\n\t\"a\":[1, [2, []], "
+      "{}],\"o\":{\"k\":\"v\"}} ",
+      "h.json");
+  ASSERT_EQ(value.kind, JsonValue::Kind::Object);
+  std::vector<std::string> keys;
+  for (const auto& member : value.members) {
+    keys.push_back(member.key);
+  }
+  EXPECT_EQ(keys, std::vector<std::string>({"z", "t", "f", "n", "s", "a", "o"}));  // as written, not sorted
+  EXPECT_EQ(value.find("z")->kind, JsonValue::Kind::Null);
+  EXPECT_TRUE(value.find("t")->boolean);
+  EXPECT_EQ(value.find("f")->kind, JsonValue::Kind::Boolean);
+  EXPECT_FALSE(value.find("f")->boolean);
+  EXPECT_EQ(value.find("n")->unsigned_integer(), std::optional<uint64_t>(42));
+  EXPECT_EQ(value.find("s")->text, "x");
+  EXPECT_EQ(value.find("a")->items.size(), 3u);
+  EXPECT_EQ(value.find("a")->items[1].items[1].kind, JsonValue::Kind::Array);
+  EXPECT_EQ(value.find("o")->find("k")->text, "v");
+  EXPECT_EQ(value.find("missing"), nullptr);
+  EXPECT_EQ(value.find("s")->find("x"), nullptr);  // not an object
+  EXPECT_EQ(value.dump(), R"({"z":null,"t":true,"f":false,"n":42,"s":"x","a":[1,[2,[]],{}],"o":{"k":"v"}})");
+  for (const auto* scalar : {"null", "true", "false", "0", "\"\"", "[]", "{}"}) {
+    EXPECT_EQ(parse_json(scalar, "h.json").dump(), scalar);
+  }
+}
+
+TEST(WeightFilesJsonTest, StringsWithEveryEscapeAndUtf8) {
+  const auto value = parse_json(R"("\"\\\/\b\f\n\r\t|\u0041\u00e9\u20AC\ud83d\ude00|\u0000|é€😀")", "h.json");
+  ASSERT_EQ(value.kind, JsonValue::Kind::String);
+  EXPECT_EQ(value.text, std::string("\"\\/\b\f\n\r\t|A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|") + std::string(1, '\0') +
+                            "|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  // Written back: only quotes, backslashes and control characters escaped.
+  EXPECT_EQ(value.dump(),
+            "\"\\\"\\\\/\\b\\f\\n\\r\\t|A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\\u0000|"
+            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+  EXPECT_EQ(parse_json(R"(["\u007f\u001f", "\uDBFF\uDFFF"])", "h.json").dump(),
+            "[\"\x7f\\u001f\",\"\xf4\x8f\xbf\xbf\"]");  // U+10FFFF, the last code point
+}
+
+TEST(WeightFilesJsonTest, NumbersAsWrittenAndWhichAreCounts) {
+  const std::pair<const char*, std::optional<uint64_t>> numbers[] = {
+      {"0", 0},
+      {"7", 7},
+      {"18446744073709551615", 18446744073709551615u},  // the largest uint64_t
+      {"18446744073709551616", std::nullopt},           // one more: a number, but no count
+      {"99999999999999999999999999", std::nullopt},
+      {"-0", std::nullopt},
+      {"-12", std::nullopt},
+      {"1.0", std::nullopt},
+      {"1e2", std::nullopt},
+      {"-0.5E-3", std::nullopt},
+      {"2.5e+10", std::nullopt},
+  };
+  for (const auto& [text, count] : numbers) {
+    SCOPED_TRACE(text);
+    const auto value = parse_json(text, "h.json");
+    EXPECT_EQ(value.kind, JsonValue::Kind::Number);
+    EXPECT_EQ(value.text, text);
+    EXPECT_EQ(value.unsigned_integer(), count);
+  }
+}
+
+TEST(WeightFilesJsonTest, NestingUpToTheLimit) {
+  const auto depth = static_cast<size_t>(detail::kMaxJsonDepth);
+  EXPECT_EQ(json_error(std::string(depth, '[') + std::string(depth, ']')), "");
+  std::string mixed;  // {"a":[{"a":[...]}]}, `depth` deep
+  for (size_t i = 0; i < depth / 2; ++i) {
+    mixed = "{\"a\":[" + mixed + "]}";
+  }
+  EXPECT_EQ(json_error(mixed), "");
+  EXPECT_EQ(json_error(std::string(depth + 1, '[') + std::string(depth + 1, ']')),
+            "h.json: not JSON: arrays and objects nested more than 100 deep at byte 100");
+  EXPECT_EQ(json_error(std::string(100000, '[')),  // refused at the limit, not after 100000 frames
+            "h.json: not JSON: arrays and objects nested more than 100 deep at byte 100");
+  std::string objects;
+  for (size_t i = 0; i <= depth; ++i) {
+    objects += "{\"a\":";
+  }
+  EXPECT_EQ(json_error(objects), "h.json: not JSON: arrays and objects nested more than 100 deep at byte 500");
+}
+
+TEST(WeightFilesJsonTest, MalformedTextIsRefusedAtItsByte) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "expected a value, found the end of the text (truncated?) at byte 0"},
+      {"   ", "expected a value, found the end of the text (truncated?) at byte 3"},
+      {"{", "expected a string (a key), found the end of the text (truncated?) at byte 1"},
+      {R"({"a" 1})", "expected ':' after the key, found '1' at byte 5"},
+      {R"({"a":1,})", "expected a string (a key), found '}' at byte 7"},
+      {R"({"a":1 "b":2})", "expected ',' or '}', found '\"' at byte 7"},
+      {"{a:1}", "expected a string (a key), found 'a' at byte 1"},
+      {"{1:1}", "expected a string (a key), found '1' at byte 1"},
+      {"[1,2", "expected ',' or ']', found the end of the text (truncated?) at byte 4"},
+      {"[1,]", "expected a value, found ']' at byte 3"},
+      {"[1 2]", "expected ',' or ']', found '2' at byte 3"},
+      {R"({"a":1}x)", "unexpected 'x' after the JSON value at byte 7"},
+      {"{}{}", "unexpected '{' after the JSON value at byte 2"},
+      {std::string("[1]\0", 4), "unexpected byte 0x00 after the JSON value at byte 3"},
+      {"\xef\xbb\xbf{}", "expected a value, found byte 0xef at byte 0"},  // a byte order mark
+      {"[tru]", "expected the word true at byte 1"},
+      {"[nul", "expected the word null at byte 1"},
+      {"[True]", "expected a value, found 'T' at byte 1"},
+      {"[NaN]", "expected a value, found 'N' at byte 1"},
+      {"[01]", "a number with a leading zero at byte 1"},
+      {"[-01]", "a number with a leading zero at byte 1"},
+      {"[-]", "expected a digit after '-', found ']' at byte 2"},
+      {"[+1]", "expected a value, found '+' at byte 1"},
+      {"[.5]", "expected a value, found '.' at byte 1"},
+      {"[1.]", "expected a digit after the decimal point, found ']' at byte 3"},
+      {"[1e]", "expected a digit in the exponent, found ']' at byte 3"},
+      {"[1e+]", "expected a digit in the exponent, found ']' at byte 4"},
+      {"[0x1]", "expected ',' or ']', found 'x' at byte 2"},
+      {R"(["abc)", "a string that never ends (truncated?) at byte 1"},
+      {R"(["a\"])", "a string that never ends (truncated?) at byte 1"},
+      {R"(["a\)", "a string that never ends (truncated?) at byte 1"},
+      {R"(["a\q"])", "invalid escape: 'q' after '\\' at byte 3"},
+      {R"(["\x41"])", "invalid escape: 'x' after '\\' at byte 2"},
+      {R"(["\u12"])", "a \\u escape needs 4 hex digits at byte 2"},
+      {R"(["\u12G4"])", "a \\u escape needs 4 hex digits at byte 2"},
+      {R"(["\uD800"])",
+       "lone surrogate \\uD800 (a high surrogate must have a low one after it, \\uDC00-\\uDFFF) at byte 2"},
+      {R"(["\uD800\u0041"])",
+       "lone surrogate \\uD800 (a high surrogate must have a low one after it, \\uDC00-\\uDFFF) at byte 2"},
+      {R"(["x\uD83D\uD83D"])",
+       "lone surrogate \\uD83D (a high surrogate must have a low one after it, \\uDC00-\\uDFFF) at byte 3"},
+      {R"(["\uDC00\uD800"])",
+       "lone surrogate \\uDC00 (a low surrogate must follow a high one, \\uD800-\\uDBFF) at byte 2"},
+      {"[\"a\nb\"]", "control character 0x0a in a string (it must be written as an escape) at byte 3"},
+      {"[\"\t\"]", "control character 0x09 in a string (it must be written as an escape) at byte 2"},
+      {"[\"\xff\"]", "a string that is not UTF-8 (byte 0xff) at byte 2"},
+      {"[\"ab\x80\"]", "a string that is not UTF-8 (byte 0x80) at byte 4"},            // a continuation byte alone
+      {"[\"\xc0\xaf\"]", "a string that is not UTF-8 (byte 0xc0) at byte 2"},          // '/' in two bytes (overlong)
+      {"[\"\xe0\x80\xaf\"]", "a string that is not UTF-8 (byte 0xe0) at byte 2"},      // overlong in three
+      {"[\"\xed\xa0\x80\"]", "a string that is not UTF-8 (byte 0xed) at byte 2"},      // a surrogate, U+D800
+      {"[\"\xf4\x90\x80\x80\"]", "a string that is not UTF-8 (byte 0xf4) at byte 2"},  // above U+10FFFF
+      {"[\"\xe2\x82\"]", "a string that is not UTF-8 (byte 0xe2) at byte 2"},          // cut short
+      {"\xc3\xa9", "expected a value, found byte 0xc3 at byte 0"},
+      {R"({"a":1,"a":2})", "duplicate key \"a\" (a key may appear once in an object) at byte 7"},
+      {R"({"a":{},"b":{"a":1,"\u0061":2}})", "duplicate key \"a\" (a key may appear once in an object) at byte 19"},
+      {R"({"\n":1,"\u000a":2})", "duplicate key \"\\n\" (a key may appear once in an object) at byte 8"},
+  };
+  for (const auto& [text, message] : cases) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(json_error(text), "h.json: not JSON: " + message);
+  }
+  // Offsets count from where the text starts in its file.
+  EXPECT_EQ(json_error("{]", 8), "h.json: not JSON: expected a string (a key), found ']' at byte 9");
+}
 
 // ------------------------------------------------------------------------------------------------ safetensors
 
@@ -36,6 +204,19 @@ TEST_F(WeightFilesTest, SafetensorsValuesDtypesAndMetadata) {
   EXPECT_EQ(tensors["e"].scalar_type(), torch::kHalf);
 }
 
+TEST_F(WeightFilesTest, SafetensorsHeaderWithEscapesWhitespaceAndPadding) {
+  const float floats[] = {1.5f, -2.0f};
+  // As the safetensors library writes it, the header padded with spaces to a multiple of 8 bytes.
+  std::string header =
+      R"({"__metadata__": {"n\u00e9": "\ud83d\ude00", "format": "pt"},)"
+      "\n  \"w\\/x.\\u0062\" : {\"data_offsets\": [0, 8], \"dtype\": \"F32\", \"shape\": [ 2 ], \"extra\": null}}";
+  header += std::string((8 - header.size() % 8) % 8, ' ');
+  write_safetensors_raw(path("a.safetensors"), header, std::string(reinterpret_cast<const char*>(floats), 8));
+  const auto tensors = read_state_dict(path("a.safetensors"));
+  EXPECT_EQ(tensors.keys(), std::vector<std::string>({"w/x.b"}));
+  EXPECT_TRUE(torch::equal(tensors["w/x.b"], torch::tensor({1.5f, -2.0f})));
+}
+
 TEST_F(WeightFilesTest, SafetensorsHeadersThatLieAreRefused) {
   const std::pair<std::string, std::string> cases[] = {
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,12]}})",
@@ -51,7 +232,24 @@ TEST_F(WeightFilesTest, SafetensorsHeadersThatLieAreRefused) {
       {R"({"a":{"dtype":"U32","shape":[2],"data_offsets":[0,8]}})",
        "tensor 'a' has dtype U32, which is not read (only F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"},
       {R"({"a":{"dtype":"F32"}})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets")"},
-      {R"({"a":{"dtype":"F32","shape":[2],)", "the safetensors header is not valid JSON"},
+      {R"({"a":{"dtype":"F32","shape":[2],)",
+       "the safetensors header is not valid JSON: expected a string (a key), found the end of the text (truncated?) "
+       "at byte 40"},  // counted in the file: 8 bytes of header length, then the header
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+       "the safetensors header is not valid JSON: duplicate key \"a\" (a key may appear once in an object) at byte 62"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}})",
+       "the safetensors header is not valid JSON: unexpected '}' after the JSON value at byte 62"},
+      {R"({"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})",
+       R"(tensor 'a' has "shape" [18446744073709551616]: each must be an integer from 0 to 9223372036854775807)"},
+      {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",
+       R"(tensor 'a' has "shape" [2.0]: each must be an integer from 0 to)"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e1]}})",
+       R"(tensor 'a' has "data_offsets" [0,1e1]: each must be an integer from 0 to 8)"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":"0-8"}})", R"(tensor 'a' has no "data_offsets" array)"},
+      {R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})", R"(tensor 'a' has no "dtype" string)"},
+      {R"({"a":[0,8]})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets", got [0,8])"},
+      {R"({"__metadata__":{"format":1},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+       R"(the safetensors "__metadata__" must map strings to strings, got {"format":1})"},
   };
   for (const auto& [header, message] : cases) {
     SCOPED_TRACE(header);

@@ -1,7 +1,6 @@
 // read_safetensors: the Hugging Face safetensors format, every offset checked against the file.
+#include "json_reader.h"
 #include "weight_files.h"
-
-#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <limits>
@@ -22,30 +21,40 @@ const std::vector<std::pair<std::string, torch::ScalarType>>& dtypes() {
   return table;
 }
 
-torch::ScalarType dtype_of(const nlohmann::ordered_json& name, const std::string& path, const std::string& key) {
-  TORCH_CHECK(name.is_string(), path, ": tensor '", key, "' has no \"dtype\" string");
+torch::ScalarType dtype_of(const JsonValue* name, const std::string& path, const std::string& key) {
+  TORCH_CHECK(name->kind == JsonValue::Kind::String, path, ": tensor '", key, "' has no \"dtype\" string");
   std::string known;
   for (const auto& [text, dtype] : dtypes()) {
-    if (name.get<std::string>() == text) {
+    if (name->text == text) {
       return dtype;
     }
     known += (known.empty() ? "" : ", ") + text;
   }
-  C10_THROW_ERROR(Error, c10::str(path, ": tensor '", key, "' has dtype ", name.get<std::string>(),
-                                  ", which is not read (only ", known, ")"));
+  C10_THROW_ERROR(
+      Error, c10::str(path, ": tensor '", key, "' has dtype ", name->text, ", which is not read (only ", known, ")"));
 }
 
 // A JSON array of non-negative integers, each at most `limit`.
-std::vector<uint64_t> counts(const nlohmann::ordered_json& array, uint64_t limit, const std::string& path,
-                             const std::string& key, const char* what) {
-  TORCH_CHECK(array.is_array(), path, ": tensor '", key, "' has no \"", what, "\" array");
+std::vector<uint64_t> counts(const JsonValue* array, uint64_t limit, const std::string& path, const std::string& key,
+                             const char* what) {
+  TORCH_CHECK(array->kind == JsonValue::Kind::Array, path, ": tensor '", key, "' has no \"", what, "\" array");
   std::vector<uint64_t> values;
-  for (const auto& value : array) {
-    TORCH_CHECK(value.is_number_unsigned() && value.get<uint64_t>() <= limit, path, ": tensor '", key, "' has \"", what,
-                "\" ", array.dump(), ": each must be an integer from 0 to ", limit);
-    values.push_back(value.get<uint64_t>());
+  for (const auto& value : array->items) {
+    const auto count = value.unsigned_integer();
+    TORCH_CHECK(count && *count <= limit, path, ": tensor '", key, "' has \"", what, "\" ", array->dump(),
+                ": each must be an integer from 0 to ", limit);
+    values.push_back(*count);
   }
   return values;
+}
+
+// "__metadata__": free-form strings, e.g. {"format": "pt"}; checked, not needed.
+void check_metadata(const JsonValue& metadata, const std::string& path) {
+  bool strings = metadata.kind == JsonValue::Kind::Object;
+  for (const auto& member : metadata.members) {
+    strings = strings && member.value.kind == JsonValue::Kind::String;
+  }
+  TORCH_CHECK(strings, path, ": the safetensors \"__metadata__\" must map strings to strings, got ", metadata.dump());
 }
 
 }  // namespace
@@ -68,31 +77,27 @@ TensorDict read_safetensors(const std::string& path) {
   file.read(text.data(), static_cast<std::streamsize>(header_size));
   TORCH_CHECK(file, path, ": cannot read its safetensors header");
 
-  nlohmann::ordered_json header;
-  try {
-    header = nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::exception& error) {
-    C10_THROW_ERROR(Error, c10::str(path, ": the safetensors header is not valid JSON: ", error.what()));
-  }
-  TORCH_CHECK(header.is_object(), path, ": the safetensors header is not a JSON object");
+  const auto header = parse_json(text, path + ": the safetensors header is not valid JSON", 8);
+  TORCH_CHECK(header.kind == JsonValue::Kind::Object, path, ": the safetensors header is not a JSON object");
 
   const uint64_t data_start = 8 + header_size, data_size = file_size - data_start;
   TensorDict tensors;
   std::vector<char> bytes;
-  for (const auto& item : header.items()) {
-    const auto& key = item.key();
-    const auto& entry = item.value();
-    if (key == "__metadata__") {  // free-form strings, e.g. {"format": "pt"}: not needed
+  for (const auto& [key, entry] : header.members) {
+    if (key == "__metadata__") {
+      check_metadata(entry, path);
       continue;
     }
-    TORCH_CHECK(
-        entry.is_object() && entry.contains("dtype") && entry.contains("shape") && entry.contains("data_offsets"), path,
-        ": tensor '", key, "' needs \"dtype\", \"shape\" and \"data_offsets\", got ", entry.dump());
-    const auto dtype = dtype_of(entry["dtype"], path, key);
-    const auto dims = counts(entry["shape"], std::numeric_limits<int64_t>::max(), path, key, "shape");
-    const auto offsets = counts(entry["data_offsets"], data_size, path, key, "data_offsets");
+    const auto* dtype_name = entry.find("dtype");
+    const auto* shape_array = entry.find("shape");
+    const auto* offsets_array = entry.find("data_offsets");
+    TORCH_CHECK(dtype_name && shape_array && offsets_array, path, ": tensor '", key,
+                "' needs \"dtype\", \"shape\" and \"data_offsets\", got ", entry.dump());
+    const auto dtype = dtype_of(dtype_name, path, key);
+    const auto dims = counts(shape_array, std::numeric_limits<int64_t>::max(), path, key, "shape");
+    const auto offsets = counts(offsets_array, data_size, path, key, "data_offsets");
     TORCH_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1], path, ": tensor '", key, "' has data_offsets ",
-                entry["data_offsets"].dump(), "; they must be [begin, end] within the ", data_size,
+                offsets_array->dump(), "; they must be [begin, end] within the ", data_size,
                 " data bytes (truncated?)");
     // numel * itemsize must equal end - begin; each product is checked against it, so none overflows.
     const auto itemsize = static_cast<uint64_t>(c10::elementSize(dtype));
@@ -106,8 +111,7 @@ TensorDict read_safetensors(const std::string& path) {
     fits = fits && numel * itemsize == stored;
     std::vector<int64_t> shape(dims.begin(), dims.end());
     TORCH_CHECK(fits, path, ": tensor '", key, "' of shape ", torch::IntArrayRef(shape), " and dtype ",
-                entry["dtype"].get<std::string>(), " does not fill its ", stored, " bytes (data_offsets ",
-                entry["data_offsets"].dump(), ")");
+                dtype_name->text, " does not fill its ", stored, " bytes (data_offsets ", offsets_array->dump(), ")");
     bytes.resize(stored);
     file.seekg(static_cast<std::streamoff>(data_start + offsets[0]));
     file.read(bytes.data(), static_cast<std::streamsize>(stored));
