@@ -1,8 +1,7 @@
 #pragma once
 // A strict JSON reader, enough for the header of a safetensors file. The library has its own, not a JSON
-// library's, because the core library needs nothing but LibTorch. Internal, not installed (exported for the tests).
-
-#include <attention/export.h>
+// library's, because the core library needs nothing but LibTorch. Internal: an object library built into the core
+// library and linked by the tests; never installed, nothing of it exported.
 
 #include <cstdint>
 #include <optional>
@@ -15,7 +14,7 @@ namespace attention::detail {
 struct JsonMember;
 
 /// A JSON value. An object keeps its members in the order of the text; their keys are unique.
-struct ATTENTION_API JsonValue {
+struct JsonValue {
   enum class Kind { Null, Boolean, Number, String, Array, Object };
 
   Kind kind = Kind::Null;
@@ -46,6 +45,6 @@ constexpr int kMaxJsonDepth = 100;
 /// "<where>: <what is wrong> at byte <n>", n counted from the start of `text` plus `first_byte` (where `text`
 /// starts in its file): malformed JSON, text after the value, bytes that are not UTF-8, lone surrogates
 /// (\uD800), a key twice in one object, and arrays and objects nested more than kMaxJsonDepth deep.
-ATTENTION_API JsonValue parse_json(std::string_view text, const std::string& where, uint64_t first_byte = 0);
+JsonValue parse_json(std::string_view text, const std::string& where, uint64_t first_byte = 0);
 
 }  // namespace attention::detail
