@@ -140,6 +140,8 @@ void path_shapes(benchmark::internal::Benchmark* b) {
     b->Args({1, 8, 4096, causal});
     b->Args({1, 1, 16384, causal});  // one long head
   }
+  b->Args({8, 12, 512, 0});  // around the tiled path's threshold (Tq·Tk = 2^20 per head)
+  b->Args({1, 1, 512, 0});
   b->Args({1, 1, 1024, 0});
   b->Args({1, 1, 4096, 0});
   b->Unit(benchmark::kMillisecond)->UseRealTime();
