@@ -6,6 +6,7 @@
 #include "relation_data.h"
 #include "relation_model.h"
 #include "relation_trainer.h"
+#include "run_folder.h"
 #include "run_pictures.h"
 
 #include <c10/util/Exception.h>
