@@ -32,10 +32,10 @@ void print_summary(const InductionMetrics& metrics, const std::string& out_dir,
             << "\n";
   row("baseline: " + layers_name(metrics.baseline.layers), metrics.baseline);
   row("trained: " + layers_name(metrics.layers), metrics);
-  std::cout << "\n  (repeated, rest: held-out next-token loss in nats on the repeated half and on the rest; "
-               "induction, prev.: the best head's\n  mean attention to the token after the first occurrence (last "
-               "layer) and to the previous token (first layer);\n  phase: the step at which the repeated-half loss "
-               "fell below half its start)\n";
+  std::cout << "\n  (repeated, rest: held-out next-token loss in nats on the repeated half and on the rest;\n"
+               "   induction: the best last-layer head's mean attention to the token after the first occurrence;\n"
+               "   prev.: the best first-layer head's to the previous token; phase: the first step at which the\n"
+               "   repeated-half loss was below half its start)\n";
   print_files(out_dir, pictures);
 }
 
