@@ -17,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kStateRecord = "state";
+constexpr const char* kTaskKey = "task";
 constexpr const char* kModelRecord = "model";
 constexpr const char* kOptimizerRecord = "optimizer";
 
@@ -59,10 +60,12 @@ std::string checkpoint_path(const std::string& run_dir) {
   return (fs::path(run_dir) / kCheckpointFile).string();
 }
 
-void save_checkpoint(const std::string& path, const nlohmann::json& state, const torch::nn::Module& model,
+void save_checkpoint(const std::string& path, Task task, const nlohmann::json& state, const torch::nn::Module& model,
                      const torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
-  archive.write(kStateRecord, c10::IValue(state.dump()));
+  auto tagged = state;
+  tagged[kTaskKey] = task;
+  archive.write(kStateRecord, c10::IValue(tagged.dump()));
   model.save(model_archive);
   if (optimizer) {
     optimizer->save(optimizer_archive);
@@ -101,11 +104,21 @@ Checkpoint::Checkpoint(const std::string& path) : path_(path) {
     c10::IValue state;
     archive_.read(kStateRecord, state);
     state_ = nlohmann::json::parse(state.toStringRef());
+    if (state_.contains(kTaskKey)) {
+      task_ = state_.at(kTaskKey).get<Task>();
+    }
   } catch (const c10::Error& failure) {
     throw unreadable(path, failure.what_without_backtrace());
   } catch (const std::exception& failure) {
     throw unreadable(path, failure.what());
   }
+}
+
+const nlohmann::json& Checkpoint::state(Task task) const {
+  if (task != task_) {
+    throw std::runtime_error(path_ + ": a run of --task " + task_name(task_) + ", not of --task " + task_name(task));
+  }
+  return state_;
 }
 
 void Checkpoint::load_model(torch::nn::Module& model) {

@@ -1,6 +1,8 @@
 #pragma once
-// Checkpoints of a training run, whatever its task: a JSON state (configuration, progress, ...), the parameters
-// and buffers of a model and the state of its optimizer, in one file of torch::serialize's format.
+// Checkpoints of a training run, whatever its task: the task, a JSON state (configuration, progress, ...), the
+// parameters and buffers of a model and the state of its optimizer, in one file of torch::serialize's format.
+
+#include "task.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,12 +20,12 @@ inline constexpr const char* kCheckpointFile = "checkpoint.pt";
 /// `run_dir`/checkpoint.pt. Throws std::runtime_error when `run_dir` does not exist or is not a folder.
 std::string checkpoint_path(const std::string& run_dir);
 
-/// Saves `state` (a JSON object), `model` and the state of `optimizer` (null: a model that does not train) to
-/// `path`. The checkpoint is serialised in memory, then written with checked writes to a temporary file,
+/// Saves `state` (a JSON object) with its `task`, `model` and the state of `optimizer` (null: a model that does
+/// not train) to `path`. The checkpoint is serialised in memory, then written with checked writes to a temporary file,
 /// flushed to the disk, read back and checked (check_zip_records), and only then renamed over `path`, so a full
 /// disk or a kill at any moment leaves the previous checkpoint whole (files::write_atomically). Throws
 /// std::runtime_error "cannot save the checkpoint PATH (the previous one, if any, is kept): why".
-void save_checkpoint(const std::string& path, const nlohmann::json& state, const torch::nn::Module& model,
+void save_checkpoint(const std::string& path, Task task, const nlohmann::json& state, const torch::nn::Module& model,
                      const torch::optim::Optimizer* optimizer);
 
 /// A checkpoint read back from its file.
@@ -34,8 +36,12 @@ class Checkpoint {
   explicit Checkpoint(const std::string& path);
 
   const std::string& path() const { return path_; }
-  /// The JSON state given to save_checkpoint.
-  const nlohmann::json& state() const { return state_; }
+  /// The task of the run (Task::Relations for a checkpoint that does not say: those were written before there
+  /// were two tasks).
+  Task task() const { return task_; }
+  /// The JSON state given to save_checkpoint, for a reader of `task`'s checkpoints. Throws std::runtime_error
+  /// "PATH: a run of --task induction, not of --task relations" when the checkpoint is of another task.
+  const nlohmann::json& state(Task task) const;
   /// Loads the saved parameters and buffers into `model`, which must have the saved model's architecture.
   void load_model(torch::nn::Module& model);
   /// Loads the saved optimizer state into `optimizer` (of the same parameters).
@@ -45,6 +51,7 @@ class Checkpoint {
   std::string path_;
   torch::serialize::InputArchive archive_;
   nlohmann::json state_;
+  Task task_ = Task::Relations;
 };
 
 }  // namespace attention::app

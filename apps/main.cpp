@@ -1,6 +1,9 @@
 // The `attention` command-line program: its commands, and the exit codes of command_line.h.
+#include "checkpoint.h"
 #include "command_line.h"
 #include "explain.h"
+#include "induction_checkpoint.h"
+#include "induction_pictures.h"
 #include "pattern_pictures.h"
 #include "relation_checkpoint.h"
 #include "relation_model.h"
@@ -18,6 +21,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace {
 
@@ -32,6 +36,7 @@ struct PredictCommand {
 struct HeatmapCommand {
   std::string checkpoint;
   std::string sentence;
+  std::string tokens;
   std::string out;
   bool weights = false;
   std::string pattern;
@@ -45,6 +50,42 @@ struct ExplainCommand {
   uint64_t seed = ExplainOptions{}.seed;
 };
 
+/// Checks that the run in `dir` is of `task`: a CLI::ValidationError naming --checkpoint otherwise, with `hint`.
+void expect_task(const std::string& dir, Task task, const std::string& hint) {
+  const auto found = Checkpoint(checkpoint_path(dir)).task();
+  if (found != task) {
+    throw CLI::ValidationError("--checkpoint", dir + " holds a run of --task " + task_name(found) + ", not of --task " +
+                                                   task_name(task) + "; " + hint);
+  }
+}
+
+/// The token ids of --tokens ("3 17 5" or "3,17,5"), each below `vocabulary`, at most kMaxWords of them;
+/// CLI::ValidationError otherwise.
+std::vector<int64_t> tokens_of(const std::string& text, int64_t vocabulary) {
+  auto spaced = text;
+  std::replace(spaced.begin(), spaced.end(), ',', ' ');
+  std::istringstream words(spaced);
+  std::vector<int64_t> tokens;
+  for (std::string word; words >> word;) {
+    size_t used = 0;
+    int64_t token = -1;
+    try {
+      token = std::stoll(word, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != word.size() || token < 0 || token >= vocabulary) {
+      throw CLI::ValidationError("--tokens", "'" + printable(word) + "' is not a token id: the checkpoint's are 0 to " +
+                                                 std::to_string(vocabulary - 1));
+    }
+    tokens.push_back(token);
+  }
+  if (tokens.size() < 2 || tokens.size() > kMaxWords) {
+    throw CLI::ValidationError(
+        "--tokens", "needs 2 to " + std::to_string(kMaxWords) + " token ids, got " + std::to_string(tokens.size()));
+  }
+  return tokens;
+}
+
 int run_predict(const PredictCommand& command) {
   const auto words = words_of("--sentence", command.sentence);
   const auto query_words = words_of("--query", command.query);
@@ -53,6 +94,7 @@ int run_predict(const PredictCommand& command) {
     throw CLI::ValidationError("--query",
                                "'" + printable(command.query) + "' is not a word of a sentence of 2 or more words");
   }
+  expect_task(command.checkpoint, Task::Relations, "predict answers with the relations task's models");
   auto model = load_model(command.checkpoint);
   const auto query = static_cast<int64_t>(found - words.begin());
   const auto attention = model->query_attention(words, query);
@@ -82,12 +124,22 @@ int run_heatmap(const HeatmapCommand& command) {
     std::cout << "Wrote " << out << "\n";
     return 0;
   }
+  const auto out = !command.out.empty() ? command.out : command.weights ? "weights.png" : "heatmap.png";
+  if (!command.tokens.empty()) {
+    expect_task(command.checkpoint, Task::Induction, "draw it with --sentence or --weights");
+    auto model = load_induction_models(command.checkpoint).model;
+    write_model_view_of(
+        out, model, tokens_of(command.tokens, model->config.vocabulary),
+        "Model view of the trained model (" + layers_name(model->layer_count()) + ") in " + command.checkpoint);
+    std::cout << "Wrote " << out << "\n";
+    return 0;
+  }
   const auto words = words_of("--sentence", command.sentence);
   if (!command.weights && words.size() < 2) {
     throw CLI::ValidationError("--sentence", "needs 2 or more words, got '" + printable(command.sentence) + "'");
   }
+  expect_task(command.checkpoint, Task::Relations, "draw its model view with --tokens");
   auto model = load_model(command.checkpoint);
-  const auto out = !command.out.empty() ? command.out : command.weights ? "weights.png" : "heatmap.png";
   if (command.weights) {
     write_weights_picture(out, model);
   } else {
@@ -150,15 +202,20 @@ int main(int argc, char** argv) {
   HeatmapCommand heatmap;
   auto* heatmap_command = app.add_subcommand(
       "heatmap",
-      "Draw the attention of every word of a sentence (or the weights) of a trained checkpoint, or an attention "
-      "pattern (--pattern), as PNG");
+      "Draw the attention of every word of a sentence (or the weights) of a trained checkpoint as PNG; the model "
+      "view of every layer and head on a sequence of tokens for a run of --task induction; or an attention "
+      "pattern (--pattern)");
   auto* checkpoint_option = heatmap_command->add_option("--checkpoint", heatmap.checkpoint, "Folder of a training run");
   auto* sentence_option = heatmap_command->add_option("--sentence", heatmap.sentence, "Sentence to draw");
+  auto* tokens_option = heatmap_command->add_option(
+      "--tokens", heatmap.tokens, "Token ids (\"3 17 5 ...\"): the model view of a run of --task induction");
   heatmap_command->add_option("--out", heatmap.out,
                               "Picture file (PNG; default heatmap.png, weights.png with --weights, PATTERN.png)");
   auto* weights_flag =
       heatmap_command->add_flag("--weights", heatmap.weights, "Draw the attention layer's W_q, W_k, W_v (W_o) instead")
-          ->excludes(sentence_option);
+          ->excludes(sentence_option)
+          ->excludes(tokens_option);
+  tokens_option->excludes(sentence_option);
   auto* pattern_option =
       heatmap_command
           ->add_option("--pattern", heatmap.pattern,
@@ -166,7 +223,8 @@ int main(int argc, char** argv) {
                        "window (sliding), global (local + a global token) or alibi (a head grid)")
           ->excludes(checkpoint_option)
           ->excludes(sentence_option)
-          ->excludes(weights_flag);
+          ->excludes(weights_flag)
+          ->excludes(tokens_option);
   heatmap_command->add_option("--length", heatmap.pattern_sizes.length, "Tokens of the --pattern")
       ->capture_default_str()
       ->needs(pattern_option);
@@ -189,8 +247,8 @@ int main(int argc, char** argv) {
       if (heatmap.pattern.empty() && heatmap.checkpoint.empty()) {
         throw CLI::RequiredError("--checkpoint (or --pattern)");
       }
-      if (heatmap.pattern.empty() && !heatmap.weights && heatmap.sentence.empty()) {
-        throw CLI::RequiredError("--sentence (or --weights)");
+      if (heatmap.pattern.empty() && !heatmap.weights && heatmap.sentence.empty() && heatmap.tokens.empty()) {
+        throw CLI::RequiredError("--sentence (or --weights, or --tokens)");
       }
       return run_heatmap(heatmap);
     }

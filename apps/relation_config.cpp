@@ -1,6 +1,6 @@
 #include "relation_config.h"
 
-#include <stdexcept>
+#include "enum_names.h"
 
 namespace attention::app {
 
@@ -12,13 +12,7 @@ const std::vector<std::string>& model_kind_names() {
 const std::string& model_kind_name(ModelKind kind) { return model_kind_names().at(static_cast<size_t>(kind)); }
 
 ModelKind model_kind_from_name(const std::string& name) {
-  const auto& names = model_kind_names();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) {
-      return static_cast<ModelKind>(i);
-    }
-  }
-  throw std::invalid_argument("unknown model '" + name + "' (expected simple, scaled or multihead)");
+  return enum_of_name<ModelKind>(model_kind_names(), name, "model");
 }
 
 void to_json(nlohmann::json& json, ModelKind kind) { json = model_kind_name(kind); }

@@ -1,7 +1,5 @@
 #include "relation_metrics.h"
 
-#include "atomic_file.h"
-
 #include <torch/torch.h>
 
 namespace attention::app {
@@ -21,12 +19,6 @@ Evaluation evaluate(RelationModel& model, const std::vector<Example>& examples) 
 Scores score(RelationModel& model, const Split& split) {
   const auto held_out = evaluate(model, split.test);
   return Scores{evaluate(model, split.train).accuracy, held_out.accuracy, held_out.attention_on_target};
-}
-
-void write_metrics(const std::string& path, const Metrics& metrics) {
-  files::write_atomically(path, files::kTemporarySuffix, [&](const std::string& temporary) {
-    files::write_bytes(temporary, nlohmann::json(metrics).dump(2) + "\n");
-  });
 }
 
 }  // namespace attention::app

@@ -1,6 +1,6 @@
 #pragma once
-// What a run of the relation task measures, and metrics.json, where it is written: accuracy and attention on
-// the target of the trained model and of the similarity baseline, and of every epoch.
+// What a run of the relation task measures, and its metrics.json (written by run_folder.h): accuracy and
+// attention on the target of the trained model and of the similarity baseline, and of every epoch.
 
 #include "relation_config.h"
 #include "relation_data.h"
@@ -13,9 +13,6 @@
 #include <vector>
 
 namespace attention::app {
-
-/// The file name of the metrics in a run's folder.
-inline constexpr const char* kMetricsFile = "metrics.json";
 
 /// Accuracy (the query attends most to its target) and mean attention on the target of a model over examples.
 struct Evaluation {
@@ -63,9 +60,5 @@ struct Metrics : Scores {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Metrics, train_accuracy, test_accuracy, attention_on_target, baseline, epochs,
                                    train_examples, test_examples, seed, model, threads, history, seconds)
-
-/// Writes `metrics` to `path` as indented JSON, through a temporary file (files::write_atomically). Throws
-/// std::runtime_error naming the path when it cannot be written.
-void write_metrics(const std::string& path, const Metrics& metrics);
 
 }  // namespace attention::app

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -116,7 +115,7 @@ std::optional<TrainedRun> train_in(RelationModel model, const Split& split, cons
   metrics.threads = torch::get_num_threads();
   metrics.history = history;
   metrics.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_metrics((std::filesystem::path(out_dir) / kMetricsFile).string(), metrics);
+  write_metrics_file(out_dir, metrics);
   return run;
 }
 

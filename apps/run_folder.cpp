@@ -10,6 +10,16 @@ namespace attention::app {
 
 namespace fs = std::filesystem;
 
+std::string RunFiles::path(const std::string& file) {
+  written_.push_back(file);
+  return (folder_ / file).string();
+}
+
+void write_metrics_file(const std::string& dir, const nlohmann::json& metrics) {
+  files::write_atomically((fs::path(dir) / kMetricsFile).string(), files::kTemporarySuffix,
+                          [&](const std::string& temporary) { files::write_bytes(temporary, metrics.dump(2) + "\n"); });
+}
+
 void in_run_folder(const std::string& dir, const std::vector<std::string>& files, const std::function<void()>& run) {
   const fs::path folder(dir);
   std::error_code error;

@@ -1,5 +1,6 @@
 #include "run_pictures.h"
 
+#include "run_folder.h"
 #include "words.h"
 
 #include <attention/pictures.h>
@@ -7,14 +8,12 @@
 #include <c10/util/StringUtil.h>
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <map>
 #include <stdexcept>
 
 namespace attention::app {
 namespace {
 
-namespace fs = std::filesystem;
 namespace pictures = attention::pictures;
 
 constexpr size_t kHeatmapExamples = 6;   // held-out sentences in heatmaps.png
@@ -66,7 +65,7 @@ std::vector<std::string> marked_words(const RelationModel& model, const std::vec
 class RunPictures {
  public:
   RunPictures(const std::string& dir, const TrainedRun& run, const Split& split)
-      : folder_(dir), run_(run), model_(run.model), split_(split), name_(model_title(run.model->config)) {}
+      : files_(dir), run_(run), model_(run.model), split_(split), name_(model_title(run.model->config)) {}
 
   std::vector<std::string> write(const LearningFrames& learning) {
     torch::NoGradGuard no_grad;
@@ -74,22 +73,16 @@ class RunPictures {
     write_weights();
     write_embeddings();
     if (run_.metrics.history.empty()) {
-      return written_;  // nothing trained: no curves, no animation
+      return files_.written();  // nothing trained: no curves, no animation
     }
     write_curves();
     if (learning.active && !learning.frames.empty()) {
       write_learning(learning);
     }
-    return written_;
+    return files_.written();
   }
 
  private:
-  /// The path of picture `file` in the run's folder, noted as written.
-  std::string path(const std::string& file) {
-    written_.push_back(file);
-    return (folder_ / file).string();
-  }
-
   /// Held-out examples: a few of each relation, the trained model against the baseline.
   void write_heatmaps() {
     std::map<std::string, size_t> taken;
@@ -110,7 +103,7 @@ class RunPictures {
     }
     if (!sentences.empty()) {
       pictures::write_sentence_attention(
-          path("heatmaps.png"), {"trained: " + name_, "baseline: similarity (no weights)"}, sentences,
+          files_.path("heatmaps.png"), {"trained: " + name_, "baseline: similarity (no weights)"}, sentences,
           std::string(split_.test.empty() ? "Training" : "Held-out") + " examples: where does the query look?");
     }
   }
@@ -121,7 +114,7 @@ class RunPictures {
       pictures::WeightHeatmapOptions options;
       options.title = matrix_name + " " + c10::str(weight.sizes()) + " of the trained " + name_ + " model";
       options.note = weight_note(matrix_name) + (config.model == ModelKind::MultiHead ? " (bias not shown)" : "");
-      pictures::write_weight_heatmap(path("weights_" + matrix_name + ".png"), weight, options);
+      pictures::write_weight_heatmap(files_.path("weights_" + matrix_name + ".png"), weight, options);
     }
   }
 
@@ -136,7 +129,7 @@ class RunPictures {
     options.columns = "dimensions";
     options.scale_label = "value";
     options.note = "<unk> is the embedding of words never seen in training";
-    pictures::write_weight_heatmap(path("embeddings.png"), table.slice(0, 0, rows), options,
+    pictures::write_weight_heatmap(files_.path("embeddings.png"), table.slice(0, 0, rows), options,
                                    std::vector<std::string>(words.begin(), words.begin() + rows));
   }
 
@@ -157,7 +150,7 @@ class RunPictures {
                                         0.0,
                                         1.04,
                                         true};
-    pictures::write_training_curves(path("training_curves.png"), {loss_panel, accuracy_panel},
+    pictures::write_training_curves(files_.path("training_curves.png"), {loss_panel, accuracy_panel},
                                     "Training the " + name_ + " model, " + std::to_string(history.size()) + " epochs");
   }
 
@@ -170,16 +163,15 @@ class RunPictures {
     options.target = example.target;
     const auto frames = torch::stack(learning.frames);
     for (const auto* file : {"learning.avi", "learning.png"}) {
-      pictures::write_learning_animation(path(file), frames, example.words, learning.names, options);
+      pictures::write_learning_animation(files_.path(file), frames, example.words, learning.names, options);
     }
   }
 
-  fs::path folder_;
+  RunFiles files_;
   const TrainedRun& run_;
   RelationModel model_;
   const Split& split_;
   std::string name_;
-  std::vector<std::string> written_;
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
 // The program's pictures: what `attention train` writes, the full attention matrix behind `attention heatmap`,
 // and the walk-through of `attention explain` (its numbers against the tutorial's, and its pictures).
 #include "explain.h"
+#include "induction_checkpoint.h"
+#include "induction_pictures.h"
+#include "induction_trainer.h"
 #include "relation_checkpoint.h"
 #include "relation_data.h"
 #include "relation_trainer.h"
@@ -132,6 +135,59 @@ TEST_F(AppPicturesTest, HeatmapOfASentenceAndOfTheWeights) {
   EXPECT_FALSE(cv::imread((dir_ / "weights.png").string()).empty());
   EXPECT_THROW_WITH(write_sentence_heatmap((dir_ / "no/such/folder.png").string(), loaded, words),
                     "no/such/folder.png");
+}
+
+TEST_F(AppPicturesTest, InductionRunWritesEveryPictureWholeAndReadable) {
+  InductionConfig config;
+  config.length = 24;
+  config.min_segment = 4;
+  config.max_segment = 10;
+  config.dim = 16;
+  config.heads = 2;
+  config.epochs = 3;
+  config.steps_per_epoch = 2;
+  config.test_sequences = 16;
+  const auto held_out = held_out_sequences(config);
+  auto frames = watch_sequence(held_out);
+  // Its segment is the first closest to a third of the 24 tokens; the query is in the repeat, the target after
+  // the query's first occurrence.
+  const auto distances = (3 * held_out.segment - 24).abs();
+  EXPECT_EQ(std::abs(3 * frames.segment - 24), distances.min().item<int64_t>());
+  EXPECT_EQ(frames.target, frames.query - frames.segment + 1);
+  EXPECT_EQ(frames.tokens[static_cast<size_t>(frames.query)],
+            frames.tokens[static_cast<size_t>(frames.query - frames.segment)]);
+  std::vector<InductionReport> reports;
+  const auto run = train_induction(
+      models_for(config), path("induction"), false, no_stop_,
+      capture_induction_frames(frames, [&](const InductionReport& report) { reports.push_back(report); }));
+  ASSERT_TRUE(run);
+  EXPECT_EQ(reports.size(), 8u);  // both models: before training, then after each of 3 epochs
+  EXPECT_EQ(frames.names, (std::vector<std::string>{"step 0", "step 2", "step 4", "step 6"}));  // the model's only
+  EXPECT_EQ(frames.frames.at(0).sizes(), (std::vector<int64_t>{2, 24}));  // its last layer's heads
+
+  const auto files = write_induction_pictures(path("induction"), *run, frames);
+  EXPECT_EQ(files, (std::vector<std::string>{"model_view.png", "model_view_baseline.png", "training_curves.png",
+                                             "head_scores.png", "learning.avi", "learning.png"}));
+  for (const auto& file : files) {
+    ASSERT_TRUE(fs::exists(dir_ / "induction" / file)) << file;
+    if (fs::path(file).extension() == ".png") {
+      EXPECT_FALSE(cv::imread((dir_ / "induction" / file).string()).empty()) << file;
+    }
+  }
+  // Two rows of tiles for the two layers, one for the baseline.
+  const auto view = cv::imread((dir_ / "induction" / "model_view.png").string());
+  const auto baseline_view = cv::imread((dir_ / "induction" / "model_view_baseline.png").string());
+  EXPECT_EQ(view.cols, baseline_view.cols);
+  EXPECT_GT(view.rows, baseline_view.rows + 300);
+  cv::VideoCapture video((dir_ / "induction" / "learning.avi").string(), cv::CAP_OPENCV_MJPEG);
+  ASSERT_TRUE(video.isOpened());
+  EXPECT_EQ(static_cast<int>(video.get(cv::CAP_PROP_FRAME_COUNT)), 4 + 8);  // 4 frames, then 2 s held at 4 fps
+  EXPECT_TRUE(leftovers().empty());
+
+  auto loaded = load_induction_models(path("induction")).model;
+  write_model_view_of(path("tokens.png"), loaded, {5, 6, 7, 5, 6, 7}, "a given sequence");
+  EXPECT_FALSE(cv::imread(path("tokens.png")).empty());
+  EXPECT_THROW_WITH(write_model_view_of(path("no/such/folder.png"), loaded, {5, 6}, ""), "no/such/folder.png");
 }
 
 TEST_F(AppPicturesTest, ExplainPrintsTheTutorialNumbers) {

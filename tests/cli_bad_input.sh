@@ -62,6 +62,9 @@ expect() {
 mkdir -p fixtures
 "$bin" train --dim 64 --epochs 2 --quiet --out fixtures/good > /dev/null || { echo "cannot train the fixture"; exit 1; }
 good=fixtures/good
+"$bin" train --task induction --dim 16 --heads 2 --epochs 1 --steps-per-epoch 2 --quiet --out fixtures/induction \
+  > /dev/null || { echo "cannot train the induction fixture"; exit 1; }
+induction=fixtures/induction
 cp "$good/checkpoint.pt" fixtures/checkpoint.pt
 size=$(stat -c %s fixtures/checkpoint.pt)
 
@@ -132,10 +135,33 @@ expect 2 '--query.*missing' predict --checkpoint "$good" --sentence 'the cat sat
 expect 2 '--sentence.*300 words, more than the limit of 256' predict --checkpoint "$good" --sentence "$huge_argument" --query w1
 expect 2 '--sentence.*0xe9 at column 8 is not valid UTF-8' predict --checkpoint "$good" --sentence $'the caf\xe9 sat' --query sat
 expect 2 '--query.*0xff.*not valid UTF-8' predict --checkpoint "$good" --sentence 'the cat sat' --query $'\xff'
-expect 2 '--sentence \(or --weights\)' heatmap --checkpoint "$good"
+expect 2 '--sentence \(or --weights, or --tokens\)' heatmap --checkpoint "$good"
 expect 2 '--sentence.*2 or more words' heatmap --checkpoint "$good" --sentence word
 expect 2 '--sentence.*300 words' heatmap --checkpoint "$good" --sentence "$huge_argument" --out fixtures/x.png
 expect 2 '--(sentence|weights) excludes --(weights|sentence)' heatmap --checkpoint "$good" --sentence 'a b' --weights
+expect 2 "--task: bogus not in" train --task bogus
+expect 2 '--model: is an option of --task relations, not of --task induction' train --task induction --model scaled
+expect 2 '--data: is an option of --task relations' train --task induction --data fixtures/good.tsv
+expect 2 '--layers: is an option of --task induction, not of --task relations' train --layers 3
+expect 2 '--mlp: is an option of --task induction' train --task relations --mlp
+expect 2 "--layers.*>= 1, got '0'" train --task induction --layers 0
+expect 2 "--steps-per-epoch.*>= 1, got '-5'" train --task induction --steps-per-epoch -5
+expect 2 '--dim 64 --heads 5: .*embed_dim \(64\) must be divisible by num_heads \(5\)' train --task induction --heads 5
+expect 2 '--dim 20 --heads 4: .*rope needs an even head width, got 5' train --task induction --dim 20
+expect 2 "--task: is induction but the run in $good is of --task relations" train --task induction --resume --out "$good"
+expect 2 "--task: is relations but the run in $induction is of --task induction" train --task relations --resume --out "$induction"
+expect 2 "--dim.*is 32 but the run in $induction has 16" train --resume --out "$induction" --dim 32
+expect 2 '--model: is an option of --task relations' train --resume --out "$induction" --model scaled
+expect 2 "--checkpoint: $induction holds a run of --task induction, not of --task relations" predict --checkpoint "$induction" --sentence 'a b' --query a
+expect 2 "--checkpoint: $good holds a run of --task relations, not of --task induction" heatmap --checkpoint "$good" --tokens '1 2 3'
+expect 2 "--checkpoint: $induction holds a run of --task induction.*--tokens" heatmap --checkpoint "$induction" --sentence 'a b'
+expect 2 "--checkpoint: $induction holds a run of --task induction" heatmap --checkpoint "$induction" --weights
+expect 2 "--tokens: '64' is not a token id: the checkpoint's are 0 to 63" heatmap --checkpoint "$induction" --tokens '1 2 64'
+expect 2 "--tokens: '-2' is not a token id" heatmap --checkpoint "$induction" --tokens '1,-2'
+expect 2 "--tokens: 'x' is not a token id" heatmap --checkpoint "$induction" --tokens '1 x'
+expect 2 '--tokens: needs 2 to 256 token ids, got 1' heatmap --checkpoint "$induction" --tokens 5
+expect 2 '--tokens: needs 2 to 256 token ids, got 300' heatmap --checkpoint "$induction" --tokens "$(printf '1 %.0s' $(seq 1 300))"
+expect 2 '--(sentence|tokens) excludes --(tokens|sentence)' heatmap --checkpoint "$induction" --tokens '1 2' --sentence 'a b'
 expect 2 "--query.*'zebra' is not a word" explain --query zebra
 expect 2 '--sentence.*has no words' explain --sentence ...
 expect 2 '--sentence.*not valid UTF-8' explain --sentence $'\xc3\x28 b'
@@ -169,6 +195,9 @@ expect 1 'truncated/checkpoint.pt: not a readable attention checkpoint, it is da
 expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' predict --checkpoint fixtures/corrupted --sentence 'a b' --query a
 expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' heatmap --checkpoint fixtures/corrupted --weights --out fixtures/x.png
 expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' train --resume --out fixtures/corrupted
+expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' train --task induction --resume --out fixtures/corrupted
+expect 1 'corrupted/checkpoint.pt: not a readable attention checkpoint, it is damaged.*CRC-32' heatmap --checkpoint fixtures/corrupted --tokens '1 2'
+expect 1 'no_checkpoint/checkpoint.pt: no checkpoint there' heatmap --checkpoint fixtures/no_checkpoint --tokens '1 2'
 expect 1 'garbage_checkpoint/checkpoint.pt: not a readable attention checkpoint, it is damaged' predict --checkpoint fixtures/garbage_checkpoint --sentence 'a b' --query a
 expect 1 'empty_checkpoint/checkpoint.pt: not a readable attention checkpoint, it is damaged' heatmap --checkpoint fixtures/empty_checkpoint --sentence 'a b'
 
@@ -179,6 +208,8 @@ expect 1 'checkpoint.pt is not a folder' heatmap --checkpoint "$good" --sentence
 expect 1 'the folder fixtures/nowhere does not exist' heatmap --checkpoint "$good" --sentence 'the cat sat' --out fixtures/nowhere/x.png
 expect 1 'a_folder: it is a folder' heatmap --checkpoint "$good" --sentence 'the cat sat' --out fixtures/a_folder
 expect 1 'a_file: cannot write the run there: it is a file' train --epochs 1 --dim 64 --out fixtures/a_file
+expect 1 'a_file: cannot write the run there: it is a file' train --task induction --epochs 1 --out fixtures/a_file
+expect 1 'full.png: it is not a regular file' heatmap --checkpoint "$induction" --tokens '1 2 3' --out fixtures/full.png
 expect 1 'a_file/run: cannot create the run folder: Not a directory' train --epochs 1 --dim 64 --out fixtures/a_file/run
 expect 1 'a_file.*(Not a directory|not a folder|exists)' explain --out fixtures/a_file
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Faults in training, end to end: a run killed with SIGKILL, a disk that fills while a checkpoint is saved, a
-# loss that becomes NaN/inf, and Ctrl-C. After each, the last checkpoint is whole (it loads and predicts) and
-# `--resume` finishes the run.
+# loss that becomes NaN/inf, and Ctrl-C, of the relations task and of the induction task. After each, the last
+# checkpoint is whole (it loads and predicts, or draws) and `--resume` finishes the run.
 # Usage: cli_faults.sh ATTENTION_BINARY SCRATCH_DIR       (ctest runs it as app.faults)
 set -uo pipefail
 bin=$(realpath "$1")
@@ -36,6 +36,19 @@ wait_for() {  # waits up to 120 s for the file $1
     sleep 0.1
   done
   return 1
+}
+interrupt() {  # Ctrl-C to the run $pid writing folder $1 (stderr in $1.err) once it has a checkpoint; $2 names it
+  wait_for "$1/checkpoint.pt" || fail "$2: no checkpoint after 120 s"
+  kill -INT "$pid"
+  wait "$pid"
+  local status=$?
+  if [ -e "$1/metrics.json" ]; then
+    echo "note: the run finished before SIGINT arrived ($2)"
+  else
+    [ "$status" -eq 130 ] || fail "$2: exit code $status, expected 130"
+    grep -q 'continue with --resume' "$1.err" || fail "$2: no hint to resume: $(cat "$1.err")"
+  fi
+  no_trace "$1.err" "$2"
 }
 epochs_of() {  # "epochs" in the metrics.json of folder $1
   sed -n 's/^  "epochs": \([0-9]*\),*$/\1/p' "$1/metrics.json"
@@ -99,20 +112,23 @@ if [ -e diverged/checkpoint.pt ]; then loads diverged "NaN loss"; fi
 faults=$((faults + 1))
 "$bin" train --dim 64 --epochs 200 --quiet --out interrupted > /dev/null 2> interrupted.err &
 pid=$!
-wait_for interrupted/checkpoint.pt || fail "SIGINT: no checkpoint after 120 s"
-kill -INT "$pid"
-wait "$pid"
-status=$?
-if [ -e interrupted/metrics.json ]; then
-  echo "note: the run finished before SIGINT arrived"
-else
-  [ "$status" -eq 130 ] || fail "SIGINT: exit code $status, expected 130"
-  grep -q 'continue with --resume' interrupted.err || fail "SIGINT: no hint to resume: $(cat interrupted.err)"
-fi
+interrupt interrupted "SIGINT"
 loads interrupted "SIGINT"
 "$bin" train --resume --out interrupted --quiet > /dev/null 2> interrupted_resume.err ||
   fail "SIGINT: --resume failed: $(cat interrupted_resume.err)"
 [ "$(epochs_of interrupted)" = 200 ] || fail "SIGINT: the resumed run did not reach 200 epochs"
+
+# 5. Ctrl-C in a run of the induction task: the same, with both models, and --resume without --task.
+faults=$((faults + 1))
+"$bin" train --task induction --dim 32 --epochs 40 --steps-per-epoch 10 --quiet --out induction > /dev/null \
+  2> induction.err &
+pid=$!
+interrupt induction "SIGINT, induction"
+"$bin" heatmap --checkpoint induction --tokens '1 2 3 1 2 3' --out induction.png > /dev/null 2> heatmap.err ||
+  fail "SIGINT, induction: the checkpoint does not draw: $(cat heatmap.err)"
+"$bin" train --resume --out induction --quiet > /dev/null 2> induction_resume.err ||
+  fail "SIGINT, induction: --resume failed: $(cat induction_resume.err)"
+grep -q '^  "steps": 400,$' induction/metrics.json || fail "SIGINT, induction: the resumed run did not reach 400 steps"
 
 echo "$faults faults, $failures failures"
 [ "$failures" -eq 0 ]

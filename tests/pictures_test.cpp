@@ -3,6 +3,7 @@
 #include <attention/pictures.h>
 
 #include "pca.h"
+#include "pictures_support.h"
 #include "render.h"
 #include "test_support.h"
 
@@ -21,30 +22,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> words(int64_t count, const std::string& stem = "w") {
-  std::vector<std::string> labels;
-  for (int64_t i = 0; i < count; ++i) {
-    labels.push_back(stem + std::to_string(i));
-  }
-  return labels;
-}
-
-/// Centre pixel of cell (row, col) of a `rows` x `cols` matrix drawn in `area`.
-cv::Vec3b cell_colour(const cv::Mat& image, const cv::Rect& area, int rows, int cols, int row, int col) {
-  const int cw = area.width / cols, ch = area.height / rows;
-  return image.at<cv::Vec3b>(area.y + row * ch + ch / 2, area.x + col * cw + cw / 2);
-}
+using testing::cell_colour;
+using testing::expect_colour_near;
+using testing::words;
 
 cv::Vec3b viridis(int index) {
   cv::Mat grey(1, 1, CV_8UC1, cv::Scalar(index)), coloured;
   cv::applyColorMap(grey, coloured, cv::COLORMAP_VIRIDIS);
   return coloured.at<cv::Vec3b>(0, 0);
-}
-
-void expect_colour_near(const cv::Vec3b& actual, const cv::Vec3b& expected, int tolerance = 2) {
-  for (int c = 0; c < 3; ++c) {
-    EXPECT_NEAR(actual[c], expected[c], tolerance) << "channel " << c << ": " << actual << " vs " << expected;
-  }
 }
 
 class PicturesTest : public testing::ScratchFolderTest {

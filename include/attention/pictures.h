@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Pictures of attention: heatmaps, per-head grids, weight matrices, training curves, the attention of one
-/// example as it learns, and 2-d maps of embeddings — written as PNG files (and one AVI) with OpenCV.
+/// Pictures of attention: heatmaps, per-head grids, the model view of every layer and head, weight matrices,
+/// training curves, the attention of one example as it learns, and 2-d maps of embeddings — written as PNG files (and
+/// one AVI) with OpenCV.
 ///
 /// Link `Attention::pictures` (the only target of the project that uses OpenCV; this header does not include
 /// OpenCV, so callers need no OpenCV headers).
@@ -36,6 +37,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attention::pictures {
@@ -59,6 +61,9 @@ struct ATTENTION_PICTURES_API HeatmapOptions {
   bool shade_causal = false;
   /// Label of the colour bar.
   std::string scale_label = "attention weight";
+  /// Cells outlined in red, as (row, column) = (query, key) index pairs, in every tile of a grid. Each must lie
+  /// inside the matrix (else std::invalid_argument).
+  std::vector<std::pair<int64_t, int64_t>> outlined{};
 };
 
 /// Writes the heatmap of one attention matrix `weights` `[Tq, Tk]` to `path` (PNG): row i is query
@@ -84,6 +89,15 @@ ATTENTION_PICTURES_API void write_head_grid(const std::string& path, const at::T
                                             const std::vector<std::string>& query_labels,
                                             const std::vector<std::string>& key_labels,
                                             const HeatmapOptions& options = {});
+
+/// Writes the model view (PNG): the attention of every head of every layer of a model on one sequence, `weights`
+/// `[L, H, Tq, Tk]`, as a grid of heatmaps with a row of tiles per layer and a column per head, captioned
+/// "layer l, head h" (both from 1). All tiles share one colour scale and one colour bar. Labels as
+/// write_attention_heatmap.
+ATTENTION_PICTURES_API void write_model_view(const std::string& path, const at::Tensor& weights,
+                                             const std::vector<std::string>& query_labels,
+                                             const std::vector<std::string>& key_labels,
+                                             const HeatmapOptions& options = {});
 
 /// One signed matrix of a weight picture.
 struct ATTENTION_PICTURES_API NamedMatrix {

@@ -1,4 +1,5 @@
-// Heatmaps of matrices: an attention matrix, one tile per head, and signed weight matrices side by side.
+// Heatmaps of matrices: an attention matrix, one tile per head, the model view (a tile per layer and head), and
+// signed weight matrices side by side.
 #include "render.h"
 
 #include "colour.h"
@@ -26,43 +27,37 @@ std::vector<std::string> with_note(std::vector<std::string> lines, const std::st
   return lines;
 }
 
-}  // namespace
-
-Figure render_attention_heatmap(const at::Tensor& weights, const std::vector<std::string>& query_labels,
-                                const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
-  check_matrix(weights, 2, "attention weights", "[Tq, Tk]", Labels{query_labels.size(), "query labels", "rows"},
-               Labels{key_labels.size(), "key labels", "columns"});
-  const auto matrix = to_matrix(weights);
-  const auto range = finite_range({&matrix});
-  PanelSpec spec;
-  spec.matrix = &matrix;
-  spec.row_labels = query_labels;
-  spec.column_labels = key_labels;
-  spec.scale = make_scale(or_default(options.min, range.first), or_default(options.max, range.second),
-                          ColourMap::Viridis, options.scale_label);
-  spec.cell = cell_size(matrix.rows, matrix.cols, true, true);
-  spec.show_values = options.show_values && values_fit(matrix.rows, matrix.cols, spec.cell);
-  spec.shade_causal = options.shade_causal;
-  const auto panel = render_panel(spec);
-  const auto bar = render_colour_bar(spec.scale, colour_bar_height(panel.cells.height));
-  std::string subtitle = rows_and_columns(options.rows, options.columns);
-  if (options.shade_causal) {
-    subtitle += "; hatched: keys after their query";
-  }
-  return compose(options.title, with_note({subtitle}, options.note), {panel}, 1, &bar);
+/// The subtitle of an attention picture: what its rows and columns are, `layout` (how its tiles are placed, if
+/// any), the hatching, then the note.
+std::vector<std::string> attention_subtitle(const HeatmapOptions& options, const std::string& layout) {
+  return with_note({rows_and_columns(options.rows, options.columns) + layout +
+                    (options.shade_causal ? "; hatched: keys after their query" : "")},
+                   options.note);
 }
 
-Figure render_head_grid(const at::Tensor& weights, const std::vector<std::string>& query_labels,
-                        const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
-  check_matrix(weights, 3, "per-head attention weights", "[H, Tq, Tk]",
-               Labels{query_labels.size(), "query labels", "rows"}, Labels{key_labels.size(), "key labels", "columns"});
-  const auto heads = weights.size(0);
-  const auto shape = head_grid_shape(heads);
-  std::vector<Matrix> matrices;
-  for (int64_t h = 0; h < heads; ++h) {
-    matrices.push_back(to_matrix(weights[h]));
+/// options.outlined as cells of a `rows` x `cols` matrix; std::invalid_argument for one outside it.
+std::vector<cv::Point> outlined_cells(const HeatmapOptions& options, int rows, int cols) {
+  std::vector<cv::Point> cells;
+  for (const auto& [row, column] : options.outlined) {
+    if (row < 0 || row >= rows || column < 0 || column >= cols) {
+      throw std::invalid_argument("outlined cell (" + std::to_string(row) + ", " + std::to_string(column) +
+                                  ") is outside the " + std::to_string(rows) + " x " + std::to_string(cols) +
+                                  " matrix");
+    }
+    cells.emplace_back(static_cast<int>(column), static_cast<int>(row));
   }
-  matrices.push_back(to_matrix(weights.detach().to(torch::kCPU).to(torch::kFloat).mean(0)));
+  return cells;
+}
+
+/// The tiles of a grid: one panel per matrix under its caption, with one colour scale, one cell size and aligned
+/// row labels, and their colour bar.
+struct Tiles {
+  std::vector<Panel> panels;
+  Panel bar;
+};
+Tiles render_tiles(const std::vector<Matrix>& matrices, const std::vector<std::string>& captions,
+                   const std::vector<std::string>& query_labels, const std::vector<std::string>& key_labels,
+                   const HeatmapOptions& options) {
   std::vector<const Matrix*> all;
   for (const auto& matrix : matrices) {
     all.push_back(&matrix);
@@ -72,8 +67,9 @@ Figure render_head_grid(const at::Tensor& weights, const std::vector<std::string
                                 ColourMap::Viridis, options.scale_label);
   const int rows = matrices[0].rows, cols = matrices[0].cols;
   const auto cell = cell_size(rows, cols, true, true);
+  const auto outlined = outlined_cells(options, rows, cols);
   const int label_width = row_label_width(query_labels, rows, cell.height);
-  std::vector<Panel> panels;
+  Tiles tiles;
   for (size_t i = 0; i < matrices.size(); ++i) {
     PanelSpec spec;
     spec.matrix = &matrices[i];
@@ -83,18 +79,59 @@ Figure render_head_grid(const at::Tensor& weights, const std::vector<std::string
     spec.cell = cell;
     spec.show_values = options.show_values && values_fit(rows, cols, cell);
     spec.shade_causal = options.shade_causal;
+    spec.outlined = outlined;
     spec.row_label_width = label_width;
-    spec.caption = static_cast<int64_t>(i) < heads ? "head " + std::to_string(i + 1)
-                                                   : "mean of " + std::to_string(heads) + " heads";
-    panels.push_back(render_panel(spec));
+    spec.caption = captions[i];
+    tiles.panels.push_back(render_panel(spec));
   }
-  const auto bar = render_colour_bar(scale, colour_bar_height(panels[0].cells.height));
-  return compose(
-      options.title,
-      with_note({rows_and_columns(options.rows, options.columns) + "; one tile per head, then their mean, row by row" +
-                 (options.shade_causal ? "; hatched: keys after their query" : "")},
-                options.note),
-      panels, static_cast<int>(shape.columns), &bar);
+  tiles.bar = render_colour_bar(scale, colour_bar_height(tiles.panels[0].cells.height));
+  return tiles;
+}
+
+}  // namespace
+
+Figure render_attention_heatmap(const at::Tensor& weights, const std::vector<std::string>& query_labels,
+                                const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
+  check_matrix(weights, 2, "attention weights", "[Tq, Tk]", Labels{query_labels.size(), "query labels", "rows"},
+               Labels{key_labels.size(), "key labels", "columns"});
+  const auto tiles = render_tiles({to_matrix(weights)}, {""}, query_labels, key_labels, options);
+  return compose(options.title, attention_subtitle(options, ""), tiles.panels, 1, &tiles.bar);
+}
+
+Figure render_head_grid(const at::Tensor& weights, const std::vector<std::string>& query_labels,
+                        const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
+  check_matrix(weights, 3, "per-head attention weights", "[H, Tq, Tk]",
+               Labels{query_labels.size(), "query labels", "rows"}, Labels{key_labels.size(), "key labels", "columns"});
+  const auto heads = weights.size(0);
+  std::vector<Matrix> matrices;
+  std::vector<std::string> captions;
+  for (int64_t h = 0; h < heads; ++h) {
+    matrices.push_back(to_matrix(weights[h]));
+    captions.push_back("head " + std::to_string(h + 1));
+  }
+  matrices.push_back(to_matrix(weights.detach().to(torch::kCPU).to(torch::kFloat).mean(0)));
+  captions.push_back("mean of " + std::to_string(heads) + " heads");
+  const auto tiles = render_tiles(matrices, captions, query_labels, key_labels, options);
+  return compose(options.title, attention_subtitle(options, "; one tile per head, then their mean, row by row"),
+                 tiles.panels, static_cast<int>(head_grid_shape(heads).columns), &tiles.bar);
+}
+
+Figure render_model_view(const at::Tensor& weights, const std::vector<std::string>& query_labels,
+                         const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
+  check_matrix(weights, 4, "per-layer, per-head attention weights", "[L, H, Tq, Tk]",
+               Labels{query_labels.size(), "query labels", "rows"}, Labels{key_labels.size(), "key labels", "columns"});
+  const auto layers = weights.size(0), heads = weights.size(1);
+  std::vector<Matrix> matrices;
+  std::vector<std::string> captions;
+  for (int64_t l = 0; l < layers; ++l) {
+    for (int64_t h = 0; h < heads; ++h) {
+      matrices.push_back(to_matrix(weights[l][h]));
+      captions.push_back("layer " + std::to_string(l + 1) + ", head " + std::to_string(h + 1));
+    }
+  }
+  const auto tiles = render_tiles(matrices, captions, query_labels, key_labels, options);
+  return compose(options.title, attention_subtitle(options, "; a row of tiles per layer, a column per head"),
+                 tiles.panels, static_cast<int>(heads), &tiles.bar);
 }
 
 Figure render_weight_heatmaps(const std::vector<NamedMatrix>& matrices, const WeightHeatmapOptions& options) {

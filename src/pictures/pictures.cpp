@@ -46,6 +46,11 @@ void write_head_grid(const std::string& path, const at::Tensor& weights, const s
   detail::write_png(path, detail::render_head_grid(weights, query_labels, key_labels, options).image);
 }
 
+void write_model_view(const std::string& path, const at::Tensor& weights, const std::vector<std::string>& query_labels,
+                      const std::vector<std::string>& key_labels, const HeatmapOptions& options) {
+  detail::write_png(path, detail::render_model_view(weights, query_labels, key_labels, options).image);
+}
+
 void write_weight_heatmaps(const std::string& path, const std::vector<NamedMatrix>& matrices,
                            const WeightHeatmapOptions& options) {
   detail::write_png(path, detail::render_weight_heatmaps(matrices, options).image);

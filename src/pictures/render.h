@@ -20,6 +20,8 @@ Figure render_attention_heatmap(const at::Tensor& weights, const std::vector<std
                                 const std::vector<std::string>& key_labels, const HeatmapOptions& options);
 Figure render_head_grid(const at::Tensor& weights, const std::vector<std::string>& query_labels,
                         const std::vector<std::string>& key_labels, const HeatmapOptions& options);
+Figure render_model_view(const at::Tensor& weights, const std::vector<std::string>& query_labels,
+                         const std::vector<std::string>& key_labels, const HeatmapOptions& options);
 Figure render_weight_heatmaps(const std::vector<NamedMatrix>& matrices, const WeightHeatmapOptions& options);
 Figure render_training_curves(const std::vector<CurvePanel>& panels, const std::string& title);
 Figure render_sentence_attention(const std::vector<std::string>& model_names,
