@@ -200,6 +200,34 @@ void LibTorchSdpa(benchmark::State& state) {
 BENCHMARK(LibTorchSdpa)->Apply(path_shapes);
 #endif
 
+/// Forward and backward (training), for the shapes where the choice is closest.
+void training_path_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"B", "H", "T", "causal"});
+  b->Args({8, 12, 512, 0});
+  b->Args({8, 12, 512, 1});
+  b->Args({8, 12, 1024, 0});
+  b->Args({8, 12, 1024, 1});
+  b->Args({2, 12, 2048, 0});
+  b->Args({1, 8, 4096, 0});
+  b->Args({1, 8, 4096, 1});
+  b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void PathTraining(benchmark::State& state, AttentionPath path) {
+  const Heads heads(state);
+  const auto q = heads.q.detach().requires_grad_(), k = heads.k.detach().requires_grad_();
+  const auto v = heads.v.detach().requires_grad_();
+  const auto options = AttentionOptions().need_weights(false).causal(heads.causal).path(path);
+  state.SetLabel(std::string("ran ") + path_name(attention::chosen_path(q, k, v, options)));
+  run(state, true, [&] { return attention::scaled_dot_product_attention(q, k, v, options).context; });
+}
+BENCHMARK_CAPTURE(PathTraining, materialized, AttentionPath::Materialized)->Apply(training_path_shapes);
+BENCHMARK_CAPTURE(PathTraining, tiled, AttentionPath::Tiled)->Apply(training_path_shapes);
+BENCHMARK_CAPTURE(PathTraining, auto, AttentionPath::Auto) -> Apply(training_path_shapes);
+#ifdef ATTENTION_BENCHMARK_SDPA
+BENCHMARK_CAPTURE(PathTraining, fused, AttentionPath::Fused)->Apply(training_path_shapes);
+#endif
+
 /// Memory: one causal head of T = 32768 forward on Auto's path. Run it alone (its filter below) to read the
 /// process's peak resident memory: the score matrix alone would take 4 GiB.
 void LongCausalHead(benchmark::State& state) {

@@ -78,6 +78,20 @@ TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions()), AttentionPath::Materialized);  // weights wanted
   EXPECT_EQ(path_for(1024, 1024, no_weights), fused_or(AttentionPath::Tiled));
   EXPECT_EQ(path_for(1024, 1023, no_weights), fused_or(AttentionPath::Materialized));
+  EXPECT_EQ(path_for(512, 512, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Tiled));
+  EXPECT_EQ(path_for(512, 511, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Materialized));
+  // With gradients, not causal: tiled from 2^22 scores per head.
+  const auto with_gradients = [](int64_t length, const AttentionOptions& options) {
+    const auto tokens = torch::zeros({1, length, 8}, torch::requires_grad());
+    return chosen_path(tokens, tokens, tokens, options);
+  };
+  EXPECT_EQ(with_gradients(1024, no_weights), fused_or(AttentionPath::Materialized));
+  EXPECT_EQ(with_gradients(2048, no_weights), fused_or(AttentionPath::Tiled));
+  EXPECT_EQ(with_gradients(512, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Tiled));
+  {
+    const torch::NoGradGuard no_gradients;
+    EXPECT_EQ(with_gradients(1024, no_weights), fused_or(AttentionPath::Tiled));
+  }
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).dropout(0.1).training(true)),
             fused_or(AttentionPath::Materialized));
   // What the fused kernel can't express: a window runs tiled at any length (it skips what the band hides).

@@ -9,8 +9,27 @@
 namespace attention::detail {
 namespace {
 
-/// Scores per head (Tq·Tk) from which Auto takes the tiled path when the fused kernel can't run the case.
+// Scores per head (Tq·Tk) from which Auto takes the tiled path when the fused kernel can't run the case, measured
+// with the Path and PathTraining benchmarks (README, "Which path runs"):
+/// causal: the tiled path skips the hidden half, and the materialised path pays for the mask;
+constexpr int64_t kTiledFromCausalScores = int64_t{1} << 18;
+/// not causal, forward only: the two are even from 2^18 to 2^20, and above it the tiled path needs O(T) memory;
 constexpr int64_t kTiledFromScores = int64_t{1} << 20;
+/// not causal, with gradients: below it the materialised backward (three matrix products) is faster than the
+/// tiled one, which recomputes every tile.
+constexpr int64_t kTiledFromScoresWithGradients = int64_t{1} << 22;
+
+bool needs_gradients(const Plan& plan) {
+  return torch::GradMode::is_enabled() &&
+         (plan.query.requires_grad() || plan.key.requires_grad() || plan.value.requires_grad());
+}
+
+int64_t tiled_from_scores(const Plan& plan) {
+  if (plan.rule.causal) {
+    return kTiledFromCausalScores;
+  }
+  return needs_gradients(plan) ? kTiledFromScoresWithGradients : kTiledFromScores;
+}
 
 }  // namespace
 
@@ -30,7 +49,7 @@ AttentionPath choose_path(const Plan& plan, const AttentionOptions& options) {
   if (requested == AttentionPath::Fused) {
     return dropout_active ? AttentionPath::Materialized : AttentionPath::Tiled;
   }
-  const bool long_sequence = plan.rule.query_len * plan.rule.key_len >= kTiledFromScores;
+  const bool long_sequence = plan.rule.query_len * plan.rule.key_len >= tiled_from_scores(plan);
   const bool banded = plan.rule.window.has_value();  // the tiled path skips what the window hides
   return !options.need_weights() && !dropout_active && (long_sequence || banded) ? AttentionPath::Tiled
                                                                                  : AttentionPath::Materialized;
