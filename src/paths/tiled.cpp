@@ -59,15 +59,27 @@ bool blas_runs_its_own_threads() {
 #endif
 }
 
-/// Runs `work` on the calling thread as the only busy member of a parallel region of LibTorch's threads: the
-/// LibTorch operations it calls then stay on this thread instead of starting parallel regions whose idle
-/// workers would spin against the BLAS library's own threads, which still serve its matrix products.
+/// Runs `work` with LibTorch's operations kept on the calling thread, and no parallel region open: OpenMP's
+/// thread count of this thread alone (its nthreads ICV; other threads keep theirs) is 1 meanwhile, so the
+/// workers of earlier regions go to sleep instead of spinning at a barrier against the BLAS library's own
+/// threads, which still serve the matrix products. A no-op where LibTorch's OpenMP isn't found.
 void on_calling_thread(const std::function<void()>& work) {
-  at::parallel_for(0, at::get_num_threads(), /*grain_size=*/1, [&](int64_t begin, int64_t) {
-    if (begin == 0) {
-      work();
-    }
-  });
+#if defined(__unix__) || defined(__APPLE__)
+  using GetThreads = int (*)();
+  using SetThreads = void (*)(int);
+  static const auto get_threads = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  static const auto set_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (get_threads != nullptr && set_threads != nullptr) {
+    struct Restore {
+      int threads;
+      ~Restore() { set_threads(threads); }
+    } restore{get_threads()};
+    set_threads(1);
+    work();
+    return;
+  }
+#endif
+  work();
 }
 
 /// Runs `task(slab, first, last)` over [0, length) in blocks of `block` rows, without recording gradients.
@@ -93,11 +105,7 @@ void for_each_block(const torch::Tensor& layout, int64_t length, int64_t block, 
     return;
   }
   if (blas_runs_its_own_threads()) {
-    if (parallel) {
-      on_calling_thread(whole_slabs);
-    } else {
-      whole_slabs();
-    }
+    on_calling_thread(whole_slabs);
     return;
   }
   const auto run = [&](int64_t begin, int64_t end) {
