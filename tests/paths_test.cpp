@@ -76,8 +76,17 @@ TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
     return TORCH_VERSION_MAJOR >= 2 ? AttentionPath::Fused : otherwise;
   };
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions()), AttentionPath::Materialized);  // weights wanted
-  EXPECT_EQ(path_for(1024, 1024, no_weights), fused_or(AttentionPath::Tiled));
-  EXPECT_EQ(path_for(1024, 1023, no_weights), fused_or(AttentionPath::Materialized));
+  // Forward, not causal: tiled above 2^24 scores in all, from 2^18 per head.
+  EXPECT_EQ(path_for(4097, 4096, no_weights), fused_or(AttentionPath::Tiled));
+  EXPECT_EQ(path_for(4096, 4096, no_weights), fused_or(AttentionPath::Materialized));
+  const auto heads_of = [](int64_t heads, int64_t length) {
+    const auto tokens = torch::zeros({heads, length, 8});
+    return chosen_path(tokens, tokens, tokens, AttentionOptions().need_weights(false));
+  };
+  EXPECT_EQ(heads_of(65, 512), fused_or(AttentionPath::Tiled));
+  EXPECT_EQ(heads_of(64, 512), fused_or(AttentionPath::Materialized));
+  EXPECT_EQ(heads_of(65 * 4, 256), fused_or(AttentionPath::Materialized));  // too short to tile
+  // Causal: tiled from 2^18 scores per head.
   EXPECT_EQ(path_for(512, 512, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Tiled));
   EXPECT_EQ(path_for(512, 511, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Materialized));
   // With gradients, not causal: tiled from 2^22 scores per head.
@@ -85,12 +94,13 @@ TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
     const auto tokens = torch::zeros({1, length, 8}, torch::requires_grad());
     return chosen_path(tokens, tokens, tokens, options);
   };
-  EXPECT_EQ(with_gradients(1024, no_weights), fused_or(AttentionPath::Materialized));
   EXPECT_EQ(with_gradients(2048, no_weights), fused_or(AttentionPath::Tiled));
+  EXPECT_EQ(with_gradients(2047, no_weights), fused_or(AttentionPath::Materialized));
   EXPECT_EQ(with_gradients(512, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Tiled));
   {
-    const torch::NoGradGuard no_gradients;
-    EXPECT_EQ(with_gradients(1024, no_weights), fused_or(AttentionPath::Tiled));
+    const torch::NoGradGuard no_gradients;  // nothing is recorded: the forward rule
+    EXPECT_EQ(with_gradients(2047, no_weights), fused_or(AttentionPath::Materialized));
+    EXPECT_EQ(with_gradients(4097, no_weights), fused_or(AttentionPath::Tiled));
   }
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).dropout(0.1).training(true)),
             fused_or(AttentionPath::Materialized));
@@ -131,6 +141,24 @@ TEST_F(PathsTest, SetNumThreadsTwiceIsFine) {
   EXPECT_EQ(torch::get_num_threads(), 2);
   set_num_threads(threads);
   EXPECT_THROW_WITH(set_num_threads(0), "need at least 1 thread");
+}
+
+TEST_F(PathsTest, TiledPathLeavesTheThreadCountAsItWas) {
+  // Where the BLAS library runs threads of its own, the tiled path keeps its work on the calling thread for the
+  // call's duration; the caller's thread count must come back, after a result and after an error.
+  const auto threads = torch::get_num_threads();
+  set_num_threads(2);
+  const auto q = torch::randn({2, 300, 8}, torch::requires_grad());
+  const auto options = AttentionOptions().need_weights(false).path(AttentionPath::Tiled).block_size(64);
+  attention::scaled_dot_product_attention(q, q, q, options).context.sum().backward();
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  const ScoreMod failing = [](const torch::Tensor&, const ScoreIndex&) -> torch::Tensor {
+    throw std::runtime_error("score_mod failed");
+  };
+  EXPECT_THROW(attention::scaled_dot_product_attention(q, q, q, AttentionOptions(options).score_mod(failing)),
+               std::exception);
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  set_num_threads(threads);
 }
 
 TEST_F(PathsTest, Float64AndBFloat16InputsWork) {

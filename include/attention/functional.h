@@ -66,8 +66,8 @@ enum class CausalAlignment {
 enum class AttentionPath {
   /// The fastest path that can compute the case, chosen by a rule measured per platform (README, "Which path
   /// runs"): the weights or dropout need Materialized; otherwise Fused where LibTorch's kernel expresses the case,
-  /// else Tiled for a sliding window or from Tq·Tk = 2^18 scores per head when causal, 2^20 when not, 2^22 when
-  /// not causal and gradients are recorded; Materialized below that.
+  /// else Tiled for a sliding window, or from Tq·Tk = 2^18 scores per head when causal, when not causal from 2^22
+  /// per head with gradients recorded and otherwise above 2^24 scores in all (B·H·Tq·Tk); else Materialized.
   Auto,
   /// Materialise the full `[..., Tq, Tk]` score and weight matrices (needed for weights and dropout).
   Materialized,

@@ -9,26 +9,35 @@
 namespace attention::detail {
 namespace {
 
-// Scores per head (Tq·Tk) from which Auto takes the tiled path when the fused kernel can't run the case, measured
-// with the Path and PathTraining benchmarks (README, "Which path runs"):
-/// causal: the tiled path skips the hidden half, and the materialised path pays for the mask;
-constexpr int64_t kTiledFromCausalScores = int64_t{1} << 18;
-/// not causal, forward only: the two are even from 2^18 to 2^20, and above it the tiled path needs O(T) memory;
-constexpr int64_t kTiledFromScores = int64_t{1} << 20;
-/// not causal, with gradients: below it the materialised backward (three matrix products) is faster than the
-/// tiled one, which recomputes every tile.
-constexpr int64_t kTiledFromScoresWithGradients = int64_t{1} << 22;
+// When Auto takes the tiled path rather than the materialised one (where the fused kernel can't run the case),
+// measured with the Path and PathTraining benchmarks at 1 and 2 threads (README, "Which path runs"). Scores per
+// head are Tq·Tk; below kTiledFromScoresPerHead tiles are too few to pay for their overhead.
+constexpr int64_t kTiledFromScoresPerHead = int64_t{1} << 18;
+/// Not causal, with gradients: below it the materialised backward (three matrix products) beats the tiled one,
+/// which recomputes every tile.
+constexpr int64_t kTiledFromScoresPerHeadWithGradients = int64_t{1} << 22;
+/// Not causal, forward only: the materialised path is as fast or faster while the score tensor of the whole
+/// call (B·H·Tq·Tk) stays within 2^24 elements (64 MiB in float32).
+constexpr int64_t kMaterializedUpToScores = int64_t{1} << 24;
 
 bool needs_gradients(const Plan& plan) {
   return torch::GradMode::is_enabled() &&
          (plan.query.requires_grad() || plan.key.requires_grad() || plan.value.requires_grad());
 }
 
-int64_t tiled_from_scores(const Plan& plan) {
-  if (plan.rule.causal) {
-    return kTiledFromCausalScores;
+bool tiled_is_faster(const Plan& plan) {
+  const auto per_head = plan.rule.query_len * plan.rule.key_len;
+  if (per_head < kTiledFromScoresPerHead) {
+    return false;
   }
-  return needs_gradients(plan) ? kTiledFromScoresWithGradients : kTiledFromScores;
+  if (plan.rule.causal) {
+    return true;  // the tiled path skips the hidden half; the materialised path pays for the mask
+  }
+  if (needs_gradients(plan)) {
+    return per_head >= kTiledFromScoresPerHeadWithGradients;
+  }
+  const auto heads = plan.query.size(0) * plan.query.size(1) * plan.query.size(2);  // B·Hkv·G
+  return per_head * heads > kMaterializedUpToScores;
 }
 
 }  // namespace
@@ -49,10 +58,9 @@ AttentionPath choose_path(const Plan& plan, const AttentionOptions& options) {
   if (requested == AttentionPath::Fused) {
     return dropout_active ? AttentionPath::Materialized : AttentionPath::Tiled;
   }
-  const bool long_sequence = plan.rule.query_len * plan.rule.key_len >= tiled_from_scores(plan);
   const bool banded = plan.rule.window.has_value();  // the tiled path skips what the window hides
-  return !options.need_weights() && !dropout_active && (long_sequence || banded) ? AttentionPath::Tiled
-                                                                                 : AttentionPath::Materialized;
+  return !options.need_weights() && !dropout_active && (banded || tiled_is_faster(plan)) ? AttentionPath::Tiled
+                                                                                         : AttentionPath::Materialized;
 }
 
 AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
