@@ -1,6 +1,7 @@
 // The three paths (materialised, tiled, fused) against each other, how Auto chooses, dtypes and threads.
 #include <attention/functional.h>
 
+#include "paths/blas_threads.h"
 #include "test_support.h"
 
 #include <torch/version.h>
@@ -70,11 +71,24 @@ AttentionPath path_for(int64_t query_len, int64_t key_len, const AttentionOption
   return chosen_path(query, keys, keys, options);
 }
 
+/// The fused path on LibTorch 2.x, `otherwise` on 1.x.
+AttentionPath fused_or(AttentionPath otherwise) { return TORCH_VERSION_MAJOR >= 2 ? AttentionPath::Fused : otherwise; }
+
+/// Sets LibTorch's thread count for the scope, and restores the caller's.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int threads) : saved_(torch::get_num_threads()) { set_num_threads(threads); }
+  ~ThreadCount() { set_num_threads(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
+
 TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
+  const ThreadCount one_thread(1);  // see AutoTilesWhereTheBlasThreadsContend for more
   const auto no_weights = AttentionOptions().need_weights(false);
-  const auto fused_or = [](AttentionPath otherwise) {
-    return TORCH_VERSION_MAJOR >= 2 ? AttentionPath::Fused : otherwise;
-  };
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions()), AttentionPath::Materialized);  // weights wanted
   // Forward, not causal: tiled above 2^24 scores in all, from 2^18 per head.
   EXPECT_EQ(path_for(4097, 4096, no_weights), fused_or(AttentionPath::Tiled));
@@ -118,6 +132,26 @@ TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
   EXPECT_TRUE(torch::allclose(automatic.context, materialized.context, 1e-5, 1e-5));
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, v, AttentionOptions(no_weights).block_size(-1)),
                     "block_size must be >= 0");
+}
+
+TEST_F(PathsTest, AutoTilesWhereTheBlasThreadsContend) {
+  // With more than one thread over a BLAS library that runs threads of its own (Debian's OpenBLAS with pthreads),
+  // the tiled path takes what it would take from the materialised one, and from the fused kernel too.
+  const ThreadCount two_threads(2);
+  const auto no_weights = AttentionOptions().need_weights(false);
+  const auto tokens = torch::zeros({1, 1024, 8}, torch::requires_grad());
+  if (detail::blas_runs_its_own_threads()) {
+    EXPECT_EQ(path_for(512, 512, no_weights), AttentionPath::Tiled);
+    EXPECT_EQ(path_for(512, 511, no_weights), fused_or(AttentionPath::Materialized));  // too short to tile
+    EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).causal(true)), AttentionPath::Tiled);
+  } else {  // as with one thread
+    EXPECT_EQ(path_for(512, 512, no_weights), fused_or(AttentionPath::Materialized));
+    EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Tiled));
+  }
+  // Either way: gradients below 2^22 scores per head, not causal, stay off the tiled path, and a forced path holds.
+  EXPECT_EQ(chosen_path(tokens, tokens, tokens, no_weights), fused_or(AttentionPath::Materialized));
+  EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).path(AttentionPath::Fused)),
+            fused_or(AttentionPath::Tiled));
 }
 
 TEST_F(PathsTest, Float32ErrorAgainstFloat64IsAtMostTwiceTheMaterializedError) {

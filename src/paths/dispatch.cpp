@@ -1,9 +1,11 @@
 // From validated inputs to a path: the plan, the choice of path (the Auto rule, measured per platform; README,
 // "Which path runs"), and the call. The one way every public function and module reaches the softmax.
+#include "blas_threads.h"
 #include "paths.h"
 
 #include "../validation.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 namespace attention::detail {
@@ -25,6 +27,13 @@ bool needs_gradients(const Plan& plan) {
          (plan.query.requires_grad() || plan.key.requires_grad() || plan.value.requires_grad());
 }
 
+/// On the CPU, with more than one LibTorch thread over a BLAS library running threads of its own: LibTorch's CPU
+/// flash kernel and the materialised path's parallel operations then contend with the BLAS threads, and the tiled
+/// path, which keeps its work on the calling thread there, was the fastest at 2^18 scores per head and above.
+bool blas_threads_contend(const Plan& plan) {
+  return plan.query.is_cpu() && at::get_num_threads() > 1 && blas_runs_its_own_threads();
+}
+
 bool tiled_is_faster(const Plan& plan) {
   const auto per_head = plan.rule.query_len * plan.rule.key_len;
   if (per_head < kTiledFromScoresPerHead) {
@@ -35,6 +44,9 @@ bool tiled_is_faster(const Plan& plan) {
   }
   if (needs_gradients(plan)) {
     return per_head >= kTiledFromScoresPerHeadWithGradients;
+  }
+  if (blas_threads_contend(plan)) {
+    return true;
   }
   const auto heads = plan.query.size(0) * plan.query.size(1) * plan.query.size(2);  // B·Hkv·G
   return per_head * heads > kMaterializedUpToScores;
@@ -52,15 +64,17 @@ AttentionPath choose_path(const Plan& plan, const AttentionOptions& options) {
   if (requested == AttentionPath::Materialized || requested == AttentionPath::Tiled) {
     return requested;
   }
-  if (fused_expresses(plan, options)) {
+  const bool tiles = !options.need_weights() && !dropout_active &&
+                     (plan.rule.window.has_value() /* skips what the window hides */ || tiled_is_faster(plan));
+  const auto own_path = tiles ? AttentionPath::Tiled : AttentionPath::Materialized;
+  if (fused_expresses(plan, options) &&
+      (requested == AttentionPath::Fused || own_path != AttentionPath::Tiled || !blas_threads_contend(plan))) {
     return AttentionPath::Fused;
   }
   if (requested == AttentionPath::Fused) {
     return dropout_active ? AttentionPath::Materialized : AttentionPath::Tiled;
   }
-  const bool banded = plan.rule.window.has_value();  // the tiled path skips what the window hides
-  return !options.need_weights() && !dropout_active && (banded || tiled_is_faster(plan)) ? AttentionPath::Tiled
-                                                                                         : AttentionPath::Materialized;
+  return own_path;
 }
 
 AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,

@@ -9,14 +9,11 @@
 // !! On the CPU a task is one (batch, key/value head, block), and tasks run in parallel on LibTorch's threads
 // (at::parallel_for), each running its tiles on its own thread; on other devices one task per block covers every
 // batch and head, and the device parallelises each operation.
+#include "blas_threads.h"
 #include "paths.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
-
-#if defined(__unix__) || defined(__APPLE__)
-#include <dlfcn.h>
-#endif
 
 #include <algorithm>
 #include <functional>
@@ -41,45 +38,6 @@ struct Tiling : torch::CustomClassHolder {
 /// float32 accumulators for float16/bfloat16 inputs; the input's own dtype otherwise.
 torch::ScalarType accumulator_type(torch::ScalarType dtype) {
   return dtype == torch::kHalf || dtype == torch::kBFloat16 ? torch::kFloat : dtype;
-}
-
-/// Whether the BLAS library under LibTorch runs a thread pool of its own (OpenBLAS built with pthreads, as
-/// Debian's libopenblas0-pthread, with more than one thread). Its matrix products then parallelise themselves,
-/// and called from several of LibTorch's worker threads at once they contend for the cores with those workers:
-/// tiles run as tasks in parallel were measured 10-40x slower than the same tiles run one after the other
-/// (README, "Which path runs").
-bool blas_runs_its_own_threads() {
-#if defined(__unix__) || defined(__APPLE__)
-  using Query = int (*)();
-  static const auto parallel = reinterpret_cast<Query>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
-  static const auto threads = reinterpret_cast<Query>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  return parallel != nullptr && threads != nullptr && parallel() == 1 && threads() > 1;
-#else
-  return false;
-#endif
-}
-
-/// Runs `work` with LibTorch's operations kept on the calling thread, and no parallel region open: OpenMP's
-/// thread count of this thread alone (its nthreads ICV; other threads keep theirs) is 1 meanwhile, so the
-/// workers of earlier regions go to sleep instead of spinning at a barrier against the BLAS library's own
-/// threads, which still serve the matrix products. A no-op where LibTorch's OpenMP isn't found.
-void on_calling_thread(const std::function<void()>& work) {
-#if defined(__unix__) || defined(__APPLE__)
-  using GetThreads = int (*)();
-  using SetThreads = void (*)(int);
-  static const auto get_threads = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
-  static const auto set_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-  if (get_threads != nullptr && set_threads != nullptr) {
-    struct Restore {
-      int threads;
-      ~Restore() { set_threads(threads); }
-    } restore{get_threads()};
-    set_threads(1);
-    work();
-    return;
-  }
-#endif
-  work();
 }
 
 /// Runs `task(slab, first, last)` over [0, length) in blocks of `block` rows, without recording gradients.
