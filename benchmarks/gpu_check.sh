@@ -2,7 +2,7 @@
 # The CUDA check, on a machine with a GPU and pip's LibTorch (no OpenCV, GoogleTest, nlohmann-json or Google
 # Benchmark packages there): builds the core library, its tests and the benchmark against the LibTorch that
 # `python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)'` names, runs the tests (the CUDA ones
-# among them, tests/cuda_test.cpp) and the benchmark rows of the README's GPU table.
+# among them, tests/cuda_test.cpp) and the benchmark's rows for a GPU (README, "GPUs and many cores").
 #
 #   benchmarks/gpu_check.sh prepare   on a Debian machine with the project's packages: copies GoogleTest's sources,
 #                                     nlohmann-json's headers and Google Benchmark's headers and library into
@@ -36,7 +36,8 @@ cmake --build build-gpu -j "$(nproc)" 2>&1 | tail -n 20 | tee "$logs/build.txt"
 export LD_LIBRARY_PATH="$PWD/$deps/benchmark/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
 ./build-gpu/tests/attention_tests 2>&1 | tee "$logs/tests.txt" | tail -n 30 || status=1
-# The rows of the README's GPU table: the layer, the paths (bfloat16 is the benchmark's float32 here), generation.
-./build-gpu/benchmarks/attention_benchmark --benchmark_filter='forward/|Path/|LibTorchSdpa|Generation|GroupedHeads' \
-  --benchmark_min_time=0.5 2>&1 | tee "$logs/benchmark.txt" || status=1
+# The rows for a GPU: the layer, the paths (with the long causal heads), generation, in bfloat16 as the issue's.
+./build-gpu/benchmarks/attention_benchmark --device=cuda --dtype=bfloat16 \
+  --benchmark_filter='forward/|Path/|LibTorchSdpa|Generation|GroupedHeads' --benchmark_min_time=0.5 \
+  2>&1 | tee "$logs/benchmark.txt" || status=1
 exit "$status"
