@@ -1,3 +1,5 @@
+// The unpickler of unpickler.h: one opcode table and the stack machine that runs it, kept in one file (about 480
+// lines) because the opcodes share the machine's state and read as one list.
 #include "unpickler.h"
 
 #include <c10/util/safe_numerics.h>
