@@ -42,7 +42,7 @@ torch::ScalarType accumulator_type(torch::ScalarType dtype) {
 
 /// Runs `task(slab, first, last)` over [0, length) in blocks of `block` rows, without recording gradients.
 /// On the CPU, tasks are one (batch, key/value head, block) each, run in parallel on LibTorch's threads (one
-/// thread per task); when the BLAS library runs its own threads (see above), or on other devices, one task per
+/// thread per task); when the BLAS library runs its own threads (blas_threads.h), or on other devices, one task per
 /// block covers every batch and head instead, and the products parallelise themselves. `parallel` false keeps
 /// everything on the calling thread (a score_mod's re-entrant autograd needs it). `layout` is any canonical
 /// tensor [B, Hkv, ...].
