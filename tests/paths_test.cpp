@@ -1,7 +1,6 @@
 // The three paths (materialised, tiled, fused) against each other, how Auto chooses, dtypes and threads.
 #include <attention/functional.h>
 
-#include "paths/blas_threads.h"
 #include "test_support.h"
 
 #include <torch/version.h>
@@ -87,7 +86,7 @@ class ThreadCount {
 };
 
 TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
-  const ThreadCount one_thread(1);  // see AutoTilesWhereTheBlasThreadsContend for more
+  const ThreadCount one_thread(1);  // the rule is the same for any count (AutoIsTheSameForAnyThreadCount)
   const auto no_weights = AttentionOptions().need_weights(false);
   EXPECT_EQ(path_for(4096, 4096, AttentionOptions()), AttentionPath::Materialized);  // weights wanted
   // Forward, not causal: tiled above 2^24 scores in all, from 2^18 per head.
@@ -134,24 +133,25 @@ TEST_F(PathsTest, AutoFollowsTheMeasuredRule) {
                     "block_size must be >= 0");
 }
 
-TEST_F(PathsTest, AutoTilesWhereTheBlasThreadsContend) {
-  // With more than one thread over a BLAS library that runs threads of its own (Debian's OpenBLAS with pthreads),
-  // the tiled path takes what it would take from the materialised one, and from the fused kernel too.
-  const ThreadCount two_threads(2);
+TEST_F(PathsTest, AutoIsTheSameForAnyThreadCount) {
+  // Where the BLAS library runs threads of its own, more than one LibTorch thread changes how a path runs (on the
+  // calling thread), never which path runs.
   const auto no_weights = AttentionOptions().need_weights(false);
   const auto tokens = torch::zeros({1, 1024, 8}, torch::requires_grad());
-  if (detail::blas_runs_its_own_threads()) {
-    EXPECT_EQ(path_for(512, 512, no_weights), AttentionPath::Tiled);
-    EXPECT_EQ(path_for(512, 511, no_weights), fused_or(AttentionPath::Materialized));  // too short to tile
-    EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).causal(true)), AttentionPath::Tiled);
-  } else {  // as with one thread
-    EXPECT_EQ(path_for(512, 512, no_weights), fused_or(AttentionPath::Materialized));
-    EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).causal(true)), fused_or(AttentionPath::Tiled));
-  }
-  // Either way: gradients below 2^22 scores per head, not causal, stay off the tiled path, and a forced path holds.
-  EXPECT_EQ(chosen_path(tokens, tokens, tokens, no_weights), fused_or(AttentionPath::Materialized));
-  EXPECT_EQ(path_for(4096, 4096, AttentionOptions(no_weights).path(AttentionPath::Fused)),
-            fused_or(AttentionPath::Tiled));
+  const auto paths = [&] {
+    return std::vector<AttentionPath>{path_for(512, 512, no_weights), path_for(4097, 4096, no_weights),
+                                      path_for(4096, 4096, AttentionOptions(no_weights).causal(true)),
+                                      path_for(64, 64, AttentionOptions(no_weights).window(8)),
+                                      chosen_path(tokens, tokens, tokens, no_weights)};
+  };
+  const auto one_thread = [&] {
+    const ThreadCount one(1);
+    return paths();
+  }();
+  const ThreadCount two(2);
+  EXPECT_EQ(paths(), one_thread);
+  EXPECT_EQ(one_thread[0], fused_or(AttentionPath::Materialized));
+  EXPECT_EQ(one_thread[1], fused_or(AttentionPath::Tiled));
 }
 
 TEST_F(PathsTest, Float32ErrorAgainstFloat64IsAtMostTwiceTheMaterializedError) {
@@ -177,22 +177,22 @@ TEST_F(PathsTest, SetNumThreadsTwiceIsFine) {
   EXPECT_THROW_WITH(set_num_threads(0), "need at least 1 thread");
 }
 
-TEST_F(PathsTest, TiledPathLeavesTheThreadCountAsItWas) {
-  // Where the BLAS library runs threads of its own, the tiled path keeps its work on the calling thread for the
-  // call's duration; the caller's thread count must come back, after a result and after an error.
-  const auto threads = torch::get_num_threads();
-  set_num_threads(2);
+TEST_F(PathsTest, EveryPathLeavesTheThreadCountAsItWas) {
+  // Where the BLAS library runs threads of its own, a call runs on the calling thread for its duration; the
+  // caller's thread count must come back, after a result and after an error, on every path.
+  const ThreadCount two(2);
   const auto q = torch::randn({2, 300, 8}, torch::requires_grad());
-  const auto options = AttentionOptions().need_weights(false).path(AttentionPath::Tiled).block_size(64);
-  attention::scaled_dot_product_attention(q, q, q, options).context.sum().backward();
-  EXPECT_EQ(torch::get_num_threads(), 2);
-  const ScoreMod failing = [](const torch::Tensor&, const ScoreIndex&) -> torch::Tensor {
-    throw std::runtime_error("score_mod failed");
-  };
-  EXPECT_THROW(attention::scaled_dot_product_attention(q, q, q, AttentionOptions(options).score_mod(failing)),
-               std::exception);
-  EXPECT_EQ(torch::get_num_threads(), 2);
-  set_num_threads(threads);
+  for (const auto path : {AttentionPath::Auto, AttentionPath::Materialized, AttentionPath::Tiled}) {
+    const auto options = AttentionOptions().need_weights(false).path(path).block_size(64);
+    attention::scaled_dot_product_attention(q, q, q, options).context.sum().backward();
+    EXPECT_EQ(torch::get_num_threads(), 2);
+    const ScoreMod failing = [](const torch::Tensor&, const ScoreIndex&) -> torch::Tensor {
+      throw std::runtime_error("score_mod failed");
+    };
+    EXPECT_THROW(attention::scaled_dot_product_attention(q, q, q, AttentionOptions(options).score_mod(failing)),
+                 std::exception);
+    EXPECT_EQ(torch::get_num_threads(), 2);
+  }
 }
 
 TEST_F(PathsTest, Float64AndBFloat16InputsWork) {

@@ -68,9 +68,8 @@ enum class AttentionPath {
   /// runs"): the weights or dropout need Materialized; otherwise Fused where LibTorch's kernel expresses the case,
   /// else Tiled for a sliding window, or from Tq·Tk = 2^18 scores per head when causal, when not causal from 2^22
   /// per head with gradients recorded and otherwise above 2^24 scores in all (B·H·Tq·Tk); else Materialized.
-  /// On the CPU with more than one thread over a BLAS library with threads of its own (Debian's OpenBLAS), where
-  /// LibTorch's kernel and parallel operations contend with them, Tiled from 2^18 scores per head without
-  /// gradients, and ahead of Fused wherever this rule gives Tiled.
+  /// On the CPU with more than one thread over a BLAS library with threads of its own (Debian's OpenBLAS), every
+  /// path runs on the calling thread, the matrix products on the BLAS library's threads (README, "Which path runs").
   Auto,
   /// Materialise the full `[..., Tq, Tk]` score and weight matrices (needed for weights and dropout).
   Materialized,

@@ -27,9 +27,9 @@ bool needs_gradients(const Plan& plan) {
          (plan.query.requires_grad() || plan.key.requires_grad() || plan.value.requires_grad());
 }
 
-/// On the CPU, with more than one LibTorch thread over a BLAS library running threads of its own: LibTorch's CPU
-/// flash kernel and the materialised path's parallel operations then contend with the BLAS threads, and the tiled
-/// path, which keeps its work on the calling thread there, was the fastest at 2^18 scores per head and above.
+/// On the CPU, with more than one LibTorch thread over a BLAS library running threads of its own: LibTorch's
+/// parallel regions (its fused kernel's, the materialised path's operations) then contend with the BLAS threads
+/// for the cores, and every path runs faster on the calling thread (README, "Which path runs").
 bool blas_threads_contend(const Plan& plan) {
   return plan.query.is_cpu() && at::get_num_threads() > 1 && blas_runs_its_own_threads();
 }
@@ -44,9 +44,6 @@ bool tiled_is_faster(const Plan& plan) {
   }
   if (needs_gradients(plan)) {
     return per_head >= kTiledFromScoresPerHeadWithGradients;
-  }
-  if (blas_threads_contend(plan)) {
-    return true;
   }
   const auto heads = plan.query.size(0) * plan.query.size(1) * plan.query.size(2);  // B·Hkv·G
   return per_head * heads > kMaterializedUpToScores;
@@ -64,34 +61,40 @@ AttentionPath choose_path(const Plan& plan, const AttentionOptions& options) {
   if (requested == AttentionPath::Materialized || requested == AttentionPath::Tiled) {
     return requested;
   }
-  const bool tiles = !options.need_weights() && !dropout_active &&
-                     (plan.rule.window.has_value() /* skips what the window hides */ || tiled_is_faster(plan));
-  const auto own_path = tiles ? AttentionPath::Tiled : AttentionPath::Materialized;
-  if (fused_expresses(plan, options) &&
-      (requested == AttentionPath::Fused || own_path != AttentionPath::Tiled || !blas_threads_contend(plan))) {
+  if (fused_expresses(plan, options)) {
     return AttentionPath::Fused;
   }
   if (requested == AttentionPath::Fused) {
     return dropout_active ? AttentionPath::Materialized : AttentionPath::Tiled;
   }
-  return own_path;
+  const bool banded = plan.rule.window.has_value();  // the tiled path skips what the window hides
+  return !options.need_weights() && !dropout_active && (banded || tiled_is_faster(plan)) ? AttentionPath::Tiled
+                                                                                         : AttentionPath::Materialized;
 }
 
 AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                        const AttentionOptions& options, const char* where) {
   check_attention_options(query, key, options, where);
   const auto plan = make_plan(query, key, value, options);
-  switch (choose_path(plan, options)) {
-    case AttentionPath::Fused:
-      return {fused_attention(plan, options), torch::Tensor()};
-    case AttentionPath::Tiled: {
-      const auto block = options.block_size();
-      return {tiled_attention(plan, block > 0 ? block : kDefaultQueryBlock, block > 0 ? block : kDefaultKeyBlock),
-              torch::Tensor()};
+  const auto run = [&]() -> AttentionOutput {
+    switch (choose_path(plan, options)) {
+      case AttentionPath::Fused:
+        return {fused_attention(plan, options), torch::Tensor()};
+      case AttentionPath::Tiled: {
+        const auto block = options.block_size();
+        return {tiled_attention(plan, block > 0 ? block : kDefaultQueryBlock, block > 0 ? block : kDefaultKeyBlock),
+                torch::Tensor()};
+      }
+      default:
+        return materialized_attention(plan, options);
     }
-    default:
-      return materialized_attention(plan, options);
+  };
+  if (!blas_threads_contend(plan)) {
+    return run();
   }
+  AttentionOutput out;
+  on_calling_thread([&] { out = run(); });
+  return out;
 }
 
 }  // namespace attention::detail
