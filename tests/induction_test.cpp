@@ -1,14 +1,14 @@
 // The induction task of `attention train --task induction`: the generated sequences, the metrics on hand-built
 // attention, the model, a short run in which two layers learn to copy and one cannot, metrics.json, checkpoints
 // and resume.
-#include "induction_checkpoint.h"
-#include "induction_data.h"
-#include "induction_metrics.h"
-#include "induction_model.h"
-#include "induction_trainer.h"
-#include "relation_checkpoint.h"
-#include "relation_trainer.h"
-#include "task.h"
+#include "induction/checkpoint.h"
+#include "induction/data.h"
+#include "induction/metrics.h"
+#include "induction/model.h"
+#include "induction/trainer.h"
+#include "relations/checkpoint.h"
+#include "relations/trainer.h"
+#include "training/task.h"
 
 #include "test_support.h"
 

@@ -1,5 +1,5 @@
 // `attention heatmap --pattern`: the weights of each pattern against hand-computed rows, and the picture.
-#include "pattern_pictures.h"
+#include "views/patterns.h"
 
 #include "test_support.h"
 

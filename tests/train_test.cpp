@@ -1,9 +1,9 @@
 // The training task of `attention train`: data parsing, the generator, learning, metrics, checkpoints and resume.
-#include "relation_checkpoint.h"
-#include "relation_config.h"
-#include "relation_data.h"
-#include "relation_metrics.h"
-#include "relation_trainer.h"
+#include "relations/checkpoint.h"
+#include "relations/config.h"
+#include "relations/data.h"
+#include "relations/metrics.h"
+#include "relations/trainer.h"
 
 #include "test_support.h"
 

@@ -1,8 +1,8 @@
-// libFuzzer target: the data-file reader and the tokenizer of `attention train` (apps/relation_data.h,
-// apps/words.h) on arbitrary bytes.
+// libFuzzer target: the data-file reader and the tokenizer of `attention train` (apps/relations/data.h,
+// apps/relations/words.h) on arbitrary bytes.
 // They may reject the input only with std::runtime_error; what they accept must keep their promises.
-#include "relation_data.h"
-#include "words.h"
+#include "relations/data.h"
+#include "relations/words.h"
 
 #include <cstddef>
 #include <cstdint>
