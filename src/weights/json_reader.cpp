@@ -174,7 +174,7 @@ Json parse_json(std::string_view text, const std::string& where, uint64_t first_
   }
   const CountingIterator begin(text.data(), &read), end(text.data() + text.size(), &read);
   Json::sax_parse(begin, end, &builder);  // for JSON text, every callback returns true or throws
-  // The parser takes a NUL byte for the end of the text: the last character it read, when there is one after.
+  // The parser stops at a NUL byte after the value as if the text ended there; the NUL is then the last byte read.
   if (read > 0 && text[read - 1] == '\0') {
     builder.fail("a NUL byte after the JSON value", read - 1);
   }
