@@ -13,7 +13,7 @@ packages=(
   libgtest-dev          # tests
   libbenchmark-dev      # benchmarks
   libcli11-dev          # command line
-  nlohmann-json3-dev    # metrics, test data
+  nlohmann-json3-dev    # safetensors headers (to build the core library), metrics, test data
   zlib1g-dev            # CRC-32 of checkpoints
 )
 

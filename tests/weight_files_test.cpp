@@ -9,6 +9,8 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <tuple>
+
 namespace attention {
 namespace {
 
@@ -21,7 +23,6 @@ using WeightFilesTest = testing::ScratchFolderTest;
 
 // ------------------------------------------------------------------------------------------------ JSON reader
 
-using detail::JsonValue;
 using detail::parse_json;
 
 // The message of the c10::Error that parsing `text` throws (its file named "h.json", `text` at `first_byte`),
@@ -35,28 +36,37 @@ std::string json_error(const std::string& text, uint64_t first_byte = 0) {
   }
 }
 
+// Each text gives the error message after "h.json: not JSON: ".
+void expect_errors(const std::vector<std::pair<std::string, std::string>>& cases) {
+  for (const auto& [text, message] : cases) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(json_error(text), "h.json: not JSON: " + message);
+  }
+}
+
 TEST(WeightFilesJsonTest, ValuesOfEveryKindInTheirOrder) {
   const auto value = parse_json(
       " {\"z\" : null, \"t\":true,\"f\" :false ,\"n\":42,\"s\":\"x\",\r\n\t\"a\":[1, [2, []], "
       "{}],\"o\":{\"k\":\"v\"}} ",
       "h.json");
-  ASSERT_EQ(value.kind, JsonValue::Kind::Object);
+  ASSERT_TRUE(value.is_object());
   std::vector<std::string> keys;
-  for (const auto& member : value.members) {
-    keys.push_back(member.key);
+  for (const auto& member : value.items()) {
+    keys.push_back(member.key());
   }
   EXPECT_EQ(keys, std::vector<std::string>({"z", "t", "f", "n", "s", "a", "o"}));  // as written, not sorted
-  EXPECT_EQ(value.find("z")->kind, JsonValue::Kind::Null);
-  EXPECT_TRUE(value.find("t")->boolean);
-  EXPECT_EQ(value.find("f")->kind, JsonValue::Kind::Boolean);
-  EXPECT_FALSE(value.find("f")->boolean);
-  EXPECT_EQ(value.find("n")->unsigned_integer(), std::optional<uint64_t>(42));
-  EXPECT_EQ(value.find("s")->text, "x");
-  EXPECT_EQ(value.find("a")->items.size(), 3u);
-  EXPECT_EQ(value.find("a")->items[1].items[1].kind, JsonValue::Kind::Array);
-  EXPECT_EQ(value.find("o")->find("k")->text, "v");
-  EXPECT_EQ(value.find("missing"), nullptr);
-  EXPECT_EQ(value.find("s")->find("x"), nullptr);  // not an object
+  EXPECT_TRUE(value["z"].is_null());
+  EXPECT_EQ(value["t"], true);
+  EXPECT_EQ(value["f"], false);
+  EXPECT_TRUE(value["n"].is_number_unsigned());
+  EXPECT_EQ(value["n"].get<uint64_t>(), 42u);
+  EXPECT_EQ(value["s"], "x");
+  ASSERT_EQ(value["a"].size(), 3u);
+  EXPECT_EQ(value["a"][1][0], 2);
+  EXPECT_TRUE(value["a"][1][1].is_array());
+  EXPECT_TRUE(value["a"][1][1].empty());
+  EXPECT_TRUE(value["a"][2].is_object());
+  EXPECT_EQ(value["o"]["k"], "v");
   EXPECT_EQ(value.dump(), R"({"z":null,"t":true,"f":false,"n":42,"s":"x","a":[1,[2,[]],{}],"o":{"k":"v"}})");
   for (const auto* scalar : {"null", "true", "false", "0", "\"\"", "[]", "{}"}) {
     EXPECT_EQ(parse_json(scalar, "h.json").dump(), scalar);
@@ -65,124 +75,146 @@ TEST(WeightFilesJsonTest, ValuesOfEveryKindInTheirOrder) {
 
 TEST(WeightFilesJsonTest, StringsWithEveryEscapeAndUtf8) {
   const auto value = parse_json(R"("\"\\\/\b\f\n\r\t|\u0041\u00e9\u20AC\ud83d\ude00|\u0000|é€😀")", "h.json");
-  ASSERT_EQ(value.kind, JsonValue::Kind::String);
-  EXPECT_EQ(value.text, std::string("\"\\/\b\f\n\r\t|A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|") + std::string(1, '\0') +
-                            "|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
-  // Written back: only quotes, backslashes and control characters escaped.
-  EXPECT_EQ(value.dump(),
-            "\"\\\"\\\\/\\b\\f\\n\\r\\t|A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\\u0000|"
-            "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
-  EXPECT_EQ(parse_json(R"(["\u007f\u001f", "\uDBFF\uDFFF"])", "h.json").dump(),
-            "[\"\x7f\\u001f\",\"\xf4\x8f\xbf\xbf\"]");  // U+10FFFF, the last code point
+  ASSERT_TRUE(value.is_string());
+  EXPECT_EQ(value.get<std::string>(), std::string("\"\\/\b\f\n\r\t|A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|") +
+                                          std::string(1, '\0') + "|\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  const auto edges = parse_json(R"(["\u007f\u001f", "\uDBFF\uDFFF", "\uD800\uDC00"])", "h.json");
+  EXPECT_EQ(edges[0], "\x7f\x1f");
+  EXPECT_EQ(edges[1], "\xf4\x8f\xbf\xbf");  // U+10FFFF, the last code point
+  EXPECT_EQ(edges[2], "\xf0\x90\x80\x80");  // U+10000, the first of the pairs
 }
 
-TEST(WeightFilesJsonTest, NumbersAsWrittenAndWhichAreCounts) {
-  const std::pair<const char*, std::optional<uint64_t>> numbers[] = {
-      {"0", 0},
-      {"7", 7},
-      {"18446744073709551615", 18446744073709551615u},  // the largest uint64_t
-      {"18446744073709551616", std::nullopt},           // one more: a number, but no count
-      {"99999999999999999999999999", std::nullopt},
-      {"-0", std::nullopt},
-      {"-12", std::nullopt},
-      {"1.0", std::nullopt},
-      {"1e2", std::nullopt},
-      {"-0.5E-3", std::nullopt},
-      {"2.5e+10", std::nullopt},
+TEST(WeightFilesJsonTest, NumbersAndWhichAreCounts) {
+  // Counts (unsigned: no sign, fraction or exponent, within 64 bits) are what shapes and data_offsets hold.
+  const std::tuple<const char*, bool, double> numbers[] = {
+      {"0", true, 0.0},
+      {"7", true, 7.0},
+      {"18446744073709551615", true, 18446744073709551615.0},   // the largest uint64_t
+      {"18446744073709551616", false, 18446744073709551616.0},  // one more: a number, but no count
+      {"99999999999999999999999999", false, 99999999999999999999999999.0},
+      {"-0", false, 0.0},
+      {"-12", false, -12.0},
+      {"1.0", false, 1.0},
+      {"1e2", false, 100.0},
+      {"-0.5E-3", false, -0.0005},
+      {"2.5e+10", false, 2.5e10},
   };
-  for (const auto& [text, count] : numbers) {
+  for (const auto& [text, is_count, number] : numbers) {
     SCOPED_TRACE(text);
     const auto value = parse_json(text, "h.json");
-    EXPECT_EQ(value.kind, JsonValue::Kind::Number);
-    EXPECT_EQ(value.text, text);
-    EXPECT_EQ(value.unsigned_integer(), count);
+    ASSERT_TRUE(value.is_number());
+    EXPECT_EQ(value.is_number_unsigned(), is_count);
+    EXPECT_EQ(value.get<double>(), number);
   }
+  EXPECT_EQ(parse_json("18446744073709551615", "h.json").get<uint64_t>(), 18446744073709551615u);
+  EXPECT_EQ(json_error("[1e400]"), "h.json: not JSON: number overflow parsing '1e400' at byte 5");  // beyond double
 }
 
 TEST(WeightFilesJsonTest, NestingUpToTheLimit) {
-  const auto depth = static_cast<size_t>(detail::kMaxJsonDepth);
+  const auto depth = detail::kMaxJsonDepth;
   EXPECT_EQ(json_error(std::string(depth, '[') + std::string(depth, ']')), "");
   std::string mixed;  // {"a":[{"a":[...]}]}, `depth` deep
   for (size_t i = 0; i < depth / 2; ++i) {
     mixed = "{\"a\":[" + mixed + "]}";
   }
   EXPECT_EQ(json_error(mixed), "");
+  // The 101st '[' is byte 100.
   EXPECT_EQ(json_error(std::string(depth + 1, '[') + std::string(depth + 1, ']')),
             "h.json: not JSON: arrays and objects nested more than 100 deep at byte 100");
-  EXPECT_EQ(json_error(std::string(100000, '[')),  // refused at the limit, not after 100000 frames
+  EXPECT_EQ(json_error(std::string(100000, '[')),  // refused at the limit, not after 100000 levels
             "h.json: not JSON: arrays and objects nested more than 100 deep at byte 100");
-  std::string objects;
+  std::string objects;  // {"a": is 5 bytes: the 101st '{' is byte 500
   for (size_t i = 0; i <= depth; ++i) {
     objects += "{\"a\":";
   }
   EXPECT_EQ(json_error(objects), "h.json: not JSON: arrays and objects nested more than 100 deep at byte 500");
 }
 
+// Byte offsets: where nlohmann-json's parser found the error, so the last byte of a token that does not belong
+// there, the first byte that breaks a token, or the text's length when it ends too soon.
 TEST(WeightFilesJsonTest, MalformedTextIsRefusedAtItsByte) {
-  const std::pair<std::string, std::string> cases[] = {
-      {"", "expected a value, found the end of the text (truncated?) at byte 0"},
-      {"   ", "expected a value, found the end of the text (truncated?) at byte 3"},
-      {"{", "expected a string (a key), found the end of the text (truncated?) at byte 1"},
-      {R"({"a" 1})", "expected ':' after the key, found '1' at byte 5"},
-      {R"({"a":1,})", "expected a string (a key), found '}' at byte 7"},
-      {R"({"a":1 "b":2})", "expected ',' or '}', found '\"' at byte 7"},
-      {"{a:1}", "expected a string (a key), found 'a' at byte 1"},
-      {"{1:1}", "expected a string (a key), found '1' at byte 1"},
-      {"[1,2", "expected ',' or ']', found the end of the text (truncated?) at byte 4"},
-      {"[1,]", "expected a value, found ']' at byte 3"},
-      {"[1 2]", "expected ',' or ']', found '2' at byte 3"},
-      {R"({"a":1}x)", "unexpected 'x' after the JSON value at byte 7"},
-      {"{}{}", "unexpected '{' after the JSON value at byte 2"},
-      {std::string("[1]\0", 4), "unexpected byte 0x00 after the JSON value at byte 3"},
-      {"\xef\xbb\xbf{}", "expected a value, found byte 0xef at byte 0"},  // a byte order mark
-      {"[tru]", "expected the word true at byte 1"},
-      {"[nul", "expected the word null at byte 1"},
-      {"[True]", "expected a value, found 'T' at byte 1"},
-      {"[NaN]", "expected a value, found 'N' at byte 1"},
-      {"[01]", "a number with a leading zero at byte 1"},
-      {"[-01]", "a number with a leading zero at byte 1"},
-      {"[-]", "expected a digit after '-', found ']' at byte 2"},
-      {"[+1]", "expected a value, found '+' at byte 1"},
-      {"[.5]", "expected a value, found '.' at byte 1"},
-      {"[1.]", "expected a digit after the decimal point, found ']' at byte 3"},
-      {"[1e]", "expected a digit in the exponent, found ']' at byte 3"},
-      {"[1e+]", "expected a digit in the exponent, found ']' at byte 4"},
-      {"[0x1]", "expected ',' or ']', found 'x' at byte 2"},
-      {R"(["abc)", "a string that never ends (truncated?) at byte 1"},
-      {R"(["a\"])", "a string that never ends (truncated?) at byte 1"},
-      {R"(["a\)", "a string that never ends (truncated?) at byte 1"},
-      {R"(["a\q"])", "invalid escape: 'q' after '\\' at byte 3"},
-      {R"(["\x41"])", "invalid escape: 'x' after '\\' at byte 2"},
-      {R"(["\u12"])", "a \\u escape needs 4 hex digits at byte 2"},
-      {R"(["\u12G4"])", "a \\u escape needs 4 hex digits at byte 2"},
-      {R"(["\uD800"])",
-       "lone surrogate \\uD800 (a high surrogate must have a low one after it, \\uDC00-\\uDFFF) at byte 2"},
-      {R"(["\uD800\u0041"])",
-       "lone surrogate \\uD800 (a high surrogate must have a low one after it, \\uDC00-\\uDFFF) at byte 2"},
-      {R"(["x\uD83D\uD83D"])",
-       "lone surrogate \\uD83D (a high surrogate must have a low one after it, \\uDC00-\\uDFFF) at byte 3"},
-      {R"(["\uDC00\uD800"])",
-       "lone surrogate \\uDC00 (a low surrogate must follow a high one, \\uD800-\\uDBFF) at byte 2"},
-      {"[\"a\nb\"]", "control character 0x0a in a string (it must be written as an escape) at byte 3"},
-      {"[\"\t\"]", "control character 0x09 in a string (it must be written as an escape) at byte 2"},
-      {"[\"\xff\"]", "a string that is not UTF-8 (byte 0xff) at byte 2"},
-      {"[\"ab\x80\"]", "a string that is not UTF-8 (byte 0x80) at byte 4"},            // a continuation byte alone
-      {"[\"\xc0\xaf\"]", "a string that is not UTF-8 (byte 0xc0) at byte 2"},          // '/' in two bytes (overlong)
-      {"[\"\xe0\x80\xaf\"]", "a string that is not UTF-8 (byte 0xe0) at byte 2"},      // overlong in three
-      {"[\"\xed\xa0\x80\"]", "a string that is not UTF-8 (byte 0xed) at byte 2"},      // a surrogate, U+D800
-      {"[\"\xf4\x90\x80\x80\"]", "a string that is not UTF-8 (byte 0xf4) at byte 2"},  // above U+10FFFF
-      {"[\"\xe2\x82\"]", "a string that is not UTF-8 (byte 0xe2) at byte 2"},          // cut short
-      {"\xc3\xa9", "expected a value, found byte 0xc3 at byte 0"},
-      {R"({"a":1,"a":2})", "duplicate key \"a\" (a key may appear once in an object) at byte 7"},
-      {R"({"a":{},"b":{"a":1,"\u0061":2}})", "duplicate key \"a\" (a key may appear once in an object) at byte 19"},
-      {R"({"\n":1,"\u000a":2})", "duplicate key \"\\n\" (a key may appear once in an object) at byte 8"},
-  };
-  for (const auto& [text, message] : cases) {
-    SCOPED_TRACE(text);
-    EXPECT_EQ(json_error(text), "h.json: not JSON: " + message);
-  }
+  const std::string value = "syntax error while parsing value - ";
+  expect_errors({
+      {"", value + "unexpected end of input; expected '[', '{', or a literal at byte 0"},
+      {"   ", value + "unexpected end of input; expected '[', '{', or a literal at byte 3"},
+      {"{", "syntax error while parsing object key - unexpected end of input; expected string literal at byte 1"},
+      {R"({"a" 1})", "syntax error while parsing object separator - unexpected number literal; expected ':' at byte 5"},
+      {R"({"a":1,})", "syntax error while parsing object key - unexpected '}'; expected string literal at byte 7"},
+      {R"({"a":1 "bcd":2})",
+       "syntax error while parsing object - unexpected string literal; expected '}' at byte 11"},  // "bcd" ends there
+      {"{a:1}", "syntax error while parsing object key - invalid literal; expected string literal at byte 1"},
+      {"[1,2", "syntax error while parsing array - unexpected end of input; expected ']' at byte 4"},
+      {"[1,]", value + "unexpected ']'; expected '[', '{', or a literal at byte 3"},
+      {"[1 23]", "syntax error while parsing array - unexpected number literal; expected ']' at byte 4"},
+      {"[1,2]]", value + "unexpected ']'; expected end of input at byte 5"},
+      {R"({"a":1}x)", value + "invalid literal; expected end of input at byte 7"},
+      {"{}{}", value + "unexpected '{'; expected end of input at byte 2"},
+      {"[tru]", value + "invalid literal at byte 4"},  // ']' where 'e' belongs
+      {"[True]", value + "invalid literal at byte 1"},
+      {"[NaN]", value + "invalid literal at byte 1"},
+      {"[01]", "syntax error while parsing array - unexpected number literal; expected ']' at byte 2"},  // 0, then 1
+      {"[-]", value + "invalid number; expected digit after '-' at byte 2"},
+      {"[+1]", value + "invalid literal at byte 1"},
+      {"[.5]", value + "invalid literal at byte 1"},
+      {"[1.]", value + "invalid number; expected digit after '.' at byte 3"},
+      {"[1e+]", value + "invalid number; expected digit after exponent sign at byte 4"},
+      {R"(["abc)", value + "invalid string: missing closing quote at byte 5"},
+      {R"(["a\q"])", value + "invalid string: forbidden character after backslash at byte 4"},
+      {R"(["\u12G4"])", value + "invalid string: '\\u' must be followed by 4 hex digits at byte 6"},
+      {"\xc3\xa9", value + "invalid literal at byte 0"},  // é outside a string
+  });
   // Offsets count from where the text starts in its file.
-  EXPECT_EQ(json_error("{]", 8), "h.json: not JSON: expected a string (a key), found ']' at byte 9");
+  EXPECT_EQ(json_error("{]", 8),
+            "h.json: not JSON: syntax error while parsing object key - unexpected ']'; "
+            "expected string literal at byte 9");
+}
+
+// nlohmann-json checks the strings: UTF-8 (RFC 3629), escapes of surrogates in pairs, no control characters.
+TEST(WeightFilesJsonTest, StringsMustBeUtf8WithoutLoneSurrogatesOrControlCharacters) {
+  const std::string invalid = "syntax error while parsing value - invalid string: ";
+  const std::string not_utf8 = invalid + "ill-formed UTF-8 byte at byte ";
+  const std::string high = invalid + "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF at byte ";
+  expect_errors({
+      {"[\"\xff\"]", not_utf8 + "2"},
+      {"[\"ab\x80\"]", not_utf8 + "4"},            // a continuation byte alone
+      {"[\"\xc0\xaf\"]", not_utf8 + "2"},          // '/' in two bytes (overlong): 0xc0 never leads
+      {"[\"\xe0\x80\xaf\"]", not_utf8 + "3"},      // overlong in three: after 0xe0, 0xa0-0xbf
+      {"[\"\xed\xa0\x80\"]", not_utf8 + "3"},      // a surrogate, U+D800: after 0xed, 0x80-0x9f
+      {"[\"\xf4\x90\x80\x80\"]", not_utf8 + "3"},  // above U+10FFFF: after 0xf4, 0x80-0x8f
+      {"[\"\xe2\x82\"]", not_utf8 + "4"},          // cut short: '"' where the third byte belongs
+      {R"(["\uD800"])", high + "8"},               // '"' where the low surrogate's '\' belongs
+      {R"(["\uD800\u0041"])", high + "13"},        // the last hex digit of a low surrogate that is not one
+      {R"(["\uDC00\uD800"])", invalid + "surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF at byte 7"},
+      {"[\"a\nb\"]", invalid + "control character U+000A (LF) must be escaped to \\u000A or \\n at byte 3"},
+      {"[\"\t\"]", invalid + "control character U+0009 (HT) must be escaped to \\u0009 or \\t at byte 2"},
+      {std::string("[\"\0\"]", 5), invalid + "control character U+0000 (NUL) must be escaped to \\u0000 at byte 2"},
+  });
+}
+
+TEST(WeightFilesJsonTest, DuplicateKeysAreRefusedAtTheSecond) {
+  const std::string duplicate = "duplicate key ";
+  const std::string once = " (a key may appear once in an object) at byte ";
+  expect_errors({
+      {R"({"a":1,"a":2})", duplicate + "\"a\"" + once + "7"},
+      {R"({"a":{},"b":{"a":1,"\u0061":2}})", duplicate + "\"a\"" + once + "19"},  // the same key, decoded
+      {R"({"\n":1,"\u000a":2})", duplicate + "\"\\n\"" + once + "8"},
+      {R"({"a\"":1, "a\"" :2})", duplicate + "\"a\\\"\"" + once + "10"},  // a quote inside the key
+      {R"({"x\\":1,"x\\":2})", duplicate + "\"x\\\\\"" + once + "9"},     // a backslash before its end
+  });
+  EXPECT_EQ(json_error(R"({"a":{"a":1},"b":[{"a":2},{"a":3}]})"), "");  // once in each object
+}
+
+// Where nlohmann-json parts from the safetensors format's reader (serde_json): it skips a byte order mark and
+// takes a NUL byte for the end of the text.
+TEST(WeightFilesJsonTest, ByteOrderMarkAndBytesAfterANulAreRefused) {
+  expect_errors({
+      {"\xef\xbb\xbf{}", "a UTF-8 byte order mark before the JSON value at byte 0"},
+      {std::string("[1]\0", 4), "a NUL byte after the JSON value at byte 3"},
+      {std::string("{} \0{}", 6), "a NUL byte after the JSON value at byte 3"},
+      {std::string("1\0", 2), "a NUL byte after the JSON value at byte 1"},
+  });
+  EXPECT_EQ(json_error("\xef\xbb\xbf{}", 8),
+            "h.json: not JSON: a UTF-8 byte order mark before the JSON value at byte 8");
 }
 
 // ------------------------------------------------------------------------------------------------ safetensors
@@ -233,18 +265,19 @@ TEST_F(WeightFilesTest, SafetensorsHeadersThatLieAreRefused) {
        "tensor 'a' has dtype U32, which is not read (only F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"},
       {R"({"a":{"dtype":"F32"}})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets")"},
       {R"({"a":{"dtype":"F32","shape":[2],)",
-       "the safetensors header is not valid JSON: expected a string (a key), found the end of the text (truncated?) "
-       "at byte 40"},  // counted in the file: 8 bytes of header length, then the header
+       "the safetensors header is not valid JSON: syntax error while parsing object key - unexpected end of input; "
+       "expected string literal at byte 40"},  // counted in the file: 8 bytes of header length, then the header
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
        "the safetensors header is not valid JSON: duplicate key \"a\" (a key may appear once in an object) at byte 62"},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}})",
-       "the safetensors header is not valid JSON: unexpected '}' after the JSON value at byte 62"},
+       "the safetensors header is not valid JSON: syntax error while parsing value - unexpected '}'; expected end of "
+       "input at byte 62"},
       {R"({"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})",
-       R"(tensor 'a' has "shape" [18446744073709551616]: each must be an integer from 0 to 9223372036854775807)"},
+       R"(tensor 'a' has "shape" [1.8446744073709552e+19]: each must be an integer from 0 to 9223372036854775807)"},
       {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",
        R"(tensor 'a' has "shape" [2.0]: each must be an integer from 0 to)"},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,1e1]}})",
-       R"(tensor 'a' has "data_offsets" [0,1e1]: each must be an integer from 0 to 8)"},
+       R"(tensor 'a' has "data_offsets" [0,10.0]: each must be an integer from 0 to 8)"},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":"0-8"}})", R"(tensor 'a' has no "data_offsets" array)"},
       {R"({"a":{"dtype":32,"shape":[2],"data_offsets":[0,8]}})", R"(tensor 'a' has no "dtype" string)"},
       {R"({"a":[0,8]})", R"(tensor 'a' needs "dtype", "shape" and "data_offsets", got [0,8])"},

@@ -1,452 +1,184 @@
-// parse_json: a recursive-descent reader of RFC 8259 JSON that refuses anything else with the byte offset. One
-// file (about 450 lines): the grammar's productions call one another and share the reader's position.
+// parse_json: nlohmann-json's SAX parser feeding a handler that builds the value and refuses duplicate keys and
+// deep nesting. nlohmann-json tells a SAX handler where it is only in parse_error(); the handler learns it from
+// the iterator the parser reads the text through, one character at a time.
 #include "json_reader.h"
 
 #include <c10/util/Exception.h>
 #include <c10/util/StringUtil.h>
 
-#include <limits>
+#include <iterator>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace attention::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using Json = nlohmann::ordered_json;
 
-// The value of hex digit `c`, or -1.
-int hex_digit(char c) {
-  if (is_digit(c)) {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-// A character that a JSON string holds as it is, in one byte: ASCII, not a control character, '"' or '\'.
-bool is_plain(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
-}
-
-// "0x0a": a byte for messages.
-std::string hex(unsigned char byte) {
-  const char* digits = "0123456789abcdef";
-  return std::string("0x") + digits[byte >> 4] + digits[byte & 0xf];
-}
-
-// "'x'" for a printable ASCII character, "byte 0x0a" for any other byte.
-std::string shown(char c) {
-  const auto byte = static_cast<unsigned char>(c);
-  return byte > 0x20 && byte < 0x7f ? std::string("'") + c + "'" : "byte " + hex(byte);
-}
-
-// The escapes of JSON other than \uXXXX: the letter after the backslash, and the character it stands for.
-constexpr std::string_view kEscapeLetters = "\"\\/bfnrt";
-constexpr std::string_view kEscapedCharacters = "\"\\/\b\f\n\r\t";
-
-// `text` as a JSON string: in quotes, with quotes, backslashes and control characters escaped.
-void append_quoted(std::string& out, const std::string& text) {
-  out += '"';
-  for (const char c : text) {
-    const auto escaped = kEscapedCharacters.find(c);
-    if (c != '/' && escaped != std::string_view::npos) {
-      out += '\\';
-      out += kEscapeLetters[escaped];
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += "\\u00" + hex(static_cast<unsigned char>(c)).substr(2);
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-void append_json(std::string& out, const JsonValue& value) {
-  switch (value.kind) {
-    case JsonValue::Kind::Null:
-      out += "null";
-      break;
-    case JsonValue::Kind::Boolean:
-      out += value.boolean ? "true" : "false";
-      break;
-    case JsonValue::Kind::Number:
-      out += value.text;
-      break;
-    case JsonValue::Kind::String:
-      append_quoted(out, value.text);
-      break;
-    case JsonValue::Kind::Array:
-      out += '[';
-      for (size_t i = 0; i < value.items.size(); ++i) {
-        out += i == 0 ? "" : ",";
-        append_json(out, value.items[i]);
-      }
-      out += ']';
-      break;
-    case JsonValue::Kind::Object:
-      out += '{';
-      for (size_t i = 0; i < value.members.size(); ++i) {
-        out += i == 0 ? "" : ",";
-        append_quoted(out, value.members[i].key);
-        out += ':';
-        append_json(out, value.members[i].value);
-      }
-      out += '}';
-      break;
-  }
-}
-
-class Parser {
+// An input iterator over the text that counts in `read` the characters taken from it.
+class CountingIterator {
  public:
-  Parser(std::string_view text, const std::string& where, uint64_t first_byte)
-      : text_(text), where_(where), first_byte_(first_byte) {}
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
 
-  JsonValue document() {
-    auto value = parse_value(0);
-    skip_whitespace();
-    if (pos_ < text_.size()) {
-      fail("unexpected " + found() + " after the JSON value", pos_);
-    }
-    return value;
+  CountingIterator(const char* at, size_t* read) : at_(at), read_(read) {}
+
+  reference operator*() const { return *at_; }
+  CountingIterator& operator++() {
+    ++at_;
+    ++*read_;
+    return *this;
   }
+  CountingIterator operator++(int) {
+    auto before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const CountingIterator& other) const { return at_ == other.at_; }
+  bool operator!=(const CountingIterator& other) const { return at_ != other.at_; }
 
  private:
+  const char* at_;
+  size_t* read_;
+};
+
+// The opening quote of the string whose closing quote is at `close`: the nearest '"' before it after an even
+// number of backslashes (a quote inside the string is escaped by an odd number).
+size_t opening_quote(std::string_view text, size_t close) {
+  size_t at = close;
+  while (true) {
+    at = text.rfind('"', at - 1);
+    size_t backslashes = 0;
+    while (backslashes < at && text[at - 1 - backslashes] == '\\') {
+      ++backslashes;
+    }
+    if (backslashes % 2 == 0) {
+      return at;
+    }
+  }
+}
+
+// nlohmann-json's message without its prefixes ("[json.exception.parse_error.101] ", "parse error at line 1,
+// column 5: ") and without the token it had read ("; last read: '...'"), which may be long or not UTF-8.
+std::string description(const std::string& message, const std::string& last_token) {
+  auto text = message.substr(message.find("] ") + 2);
+  if (text.rfind("parse error", 0) == 0) {
+    text.erase(0, text.find(": ") + 2);
+  }
+  const auto last_read = "; last read: '" + last_token + "'";
+  const auto at = text.find(last_read);
+  return at == std::string::npos ? text : text.erase(at, last_read.size());
+}
+
+// The SAX handler: builds the value, throws c10::Error at the first error. The parser reads nothing ahead of a
+// bracket or the closing quote of a key, so when start_object(), start_array() or key() is called, the last
+// character read is that bracket or quote.
+class Builder {
+ public:
+  Builder(std::string_view text, const size_t& read, const std::string& where, uint64_t first_byte)
+      : text_(text), read_(read), where_(where), first_byte_(first_byte) {}
+
   [[noreturn]] void fail(const std::string& problem, size_t at) const {
     C10_THROW_ERROR(Error, c10::str(where_, ": ", problem, " at byte ", first_byte_ + at));
   }
 
-  // What is at the current byte, for messages.
-  std::string found() const {
-    if (pos_ >= text_.size()) {
-      return "the end of the text (truncated?)";
+  bool null() { return add(nullptr); }
+  bool boolean(bool value) { return add(value); }
+  bool number_integer(Json::number_integer_t value) { return add(value); }
+  bool number_unsigned(Json::number_unsigned_t value) { return add(value); }
+  bool number_float(Json::number_float_t value, const Json::string_t& /*as_written*/) { return add(value); }
+  bool string(Json::string_t& value) { return add(std::move(value)); }
+  bool binary(Json::binary_t& /*value*/) { return false; }  // binary formats only, never JSON text
+  bool start_object(size_t /*size*/) { return open(Json::object()); }
+  bool start_array(size_t /*size*/) { return open(Json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(Json::string_t& key) {
+    if (!open_.back().keys.insert(key).second) {
+      fail("duplicate key " + Json(key).dump() + " (a key may appear once in an object)",
+           opening_quote(text_, read_ - 1));
     }
-    return shown(text_[pos_]);
+    key_ = std::move(key);
+    return true;
   }
 
-  [[noreturn]] void expected(const std::string& what) const { fail("expected " + what + ", found " + found(), pos_); }
-
-  bool at(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
-  bool at_digit() const { return pos_ < text_.size() && is_digit(text_[pos_]); }
-
-  void skip_whitespace() {
-    while (at(' ') || at('\t') || at('\n') || at('\r')) {
-      ++pos_;
-    }
+  bool parse_error(size_t position, const std::string& last_token, const Json::exception& error) {
+    fail(description(error.what(), last_token), position - 1);  // position counts from 1
   }
 
-  JsonValue parse_value(int depth) {
-    skip_whitespace();
-    JsonValue value;
-    if (at('{') || at('[')) {
-      if (depth == kMaxJsonDepth) {
-        fail(c10::str("arrays and objects nested more than ", kMaxJsonDepth, " deep"), pos_);
-      }
-      if (at('{')) {
-        parse_object(value, depth + 1);
-      } else {
-        parse_array(value, depth + 1);
-      }
-    } else if (at('"')) {
-      value.kind = JsonValue::Kind::String;
-      value.text = parse_string();
-    } else if (at('t') || at('f')) {
-      value.kind = JsonValue::Kind::Boolean;
-      value.boolean = at('t');
-      parse_literal(value.boolean ? "true" : "false");
-    } else if (at('n')) {
-      parse_literal("null");
-    } else if (at('-') || at_digit()) {
-      parse_number(value);
-    } else {
-      expected("a value");
+  Json take() { return std::move(root_); }
+
+ private:
+  struct Open {
+    Json* value;
+    std::unordered_set<std::string> keys;  // an object's, so far
+  };
+
+  // `value` where the parser is: the root, the next item of an array or the member of the last key.
+  Json* place(Json value) {
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
     }
-    return value;
+    auto& parent = *open_.back().value;
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    // Appended to the members as they are: ordered_map's own insertion looks for the key among them all, which
+    // is quadratic in the number of keys; key() has checked it.
+    auto& members = static_cast<Json::object_t::Container&>(parent.get_ref<Json::object_t&>());
+    members.emplace_back(std::move(key_), std::move(value));
+    return &members.back().second;
   }
 
-  void parse_object(JsonValue& object, int depth) {
-    object.kind = JsonValue::Kind::Object;
-    ++pos_;  // '{'
-    skip_whitespace();
-    if (at('}')) {
-      ++pos_;
-      return;
-    }
-    std::unordered_set<std::string> keys;
-    while (true) {
-      skip_whitespace();
-      if (!at('"')) {
-        expected("a string (a key)");
-      }
-      const size_t key_start = pos_;
-      auto key = parse_string();
-      if (!keys.insert(key).second) {
-        std::string quoted;
-        append_quoted(quoted, key);
-        fail("duplicate key " + quoted + " (a key may appear once in an object)", key_start);
-      }
-      skip_whitespace();
-      if (!at(':')) {
-        expected("':' after the key");
-      }
-      ++pos_;
-      auto value = parse_value(depth);
-      object.members.push_back({std::move(key), std::move(value)});
-      skip_whitespace();
-      if (!at(',') && !at('}')) {
-        expected("',' or '}'");
-      }
-      if (text_[pos_++] == '}') {
-        return;
-      }
-    }
+  bool add(Json value) {
+    place(std::move(value));
+    return true;
   }
 
-  void parse_array(JsonValue& array, int depth) {
-    array.kind = JsonValue::Kind::Array;
-    ++pos_;  // '['
-    skip_whitespace();
-    if (at(']')) {
-      ++pos_;
-      return;
+  bool open(Json container) {
+    if (open_.size() == kMaxJsonDepth) {
+      fail(c10::str("arrays and objects nested more than ", kMaxJsonDepth, " deep"), read_ - 1);
     }
-    while (true) {
-      array.items.push_back(parse_value(depth));
-      skip_whitespace();
-      if (!at(',') && !at(']')) {
-        expected("',' or ']'");
-      }
-      if (text_[pos_++] == ']') {
-        return;
-      }
-    }
+    open_.push_back({place(std::move(container)), {}});
+    return true;
   }
 
-  void parse_literal(const char* word) {
-    const std::string_view expected_word(word);
-    if (text_.substr(pos_, expected_word.size()) != expected_word) {
-      fail(c10::str("expected the word ", word), pos_);
-    }
-    pos_ += expected_word.size();
-  }
-
-  // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, kept as written.
-  void parse_number(JsonValue& number) {
-    const size_t start = pos_;
-    if (at('-')) {
-      ++pos_;
-    }
-    if (!at_digit()) {
-      expected("a digit after '-'");
-    }
-    if (at('0')) {
-      ++pos_;
-      if (at_digit()) {
-        fail("a number with a leading zero", start);
-      }
-    }
-    while (at_digit()) {
-      ++pos_;
-    }
-    if (at('.')) {
-      ++pos_;
-      if (!at_digit()) {
-        expected("a digit after the decimal point");
-      }
-      while (at_digit()) {
-        ++pos_;
-      }
-    }
-    if (at('e') || at('E')) {
-      ++pos_;
-      if (at('+') || at('-')) {
-        ++pos_;
-      }
-      if (!at_digit()) {
-        expected("a digit in the exponent");
-      }
-      while (at_digit()) {
-        ++pos_;
-      }
-    }
-    number.kind = JsonValue::Kind::Number;
-    number.text = std::string(text_.substr(start, pos_ - start));
-  }
-
-  // The characters of the string that starts at the current '"', escapes decoded; after it, the byte after its
-  // closing '"'.
-  std::string parse_string() {
-    const size_t start = pos_++;
-    std::string out;
-    while (true) {
-      size_t plain = pos_;  // a run of ASCII without control characters, '"' or '\'
-      while (plain < text_.size() && is_plain(text_[plain])) {
-        ++plain;
-      }
-      out.append(text_.substr(pos_, plain - pos_));
-      pos_ = plain;
-      if (pos_ >= text_.size()) {
-        fail("a string that never ends (truncated?)", start);
-      }
-      const auto byte = static_cast<unsigned char>(text_[pos_]);
-      if (byte == '"') {
-        ++pos_;
-        return out;
-      }
-      if (byte == '\\') {
-        parse_escape(out, start);
-      } else if (byte < 0x20) {
-        fail("control character " + hex(byte) + " in a string (it must be written as an escape)", pos_);
-      } else {
-        parse_utf8(out);
-      }
-    }
-  }
-
-  // The escape at the current '\' of the string that starts at `start`.
-  void parse_escape(std::string& out, size_t start) {
-    const size_t escape = pos_;
-    if (pos_ + 1 >= text_.size()) {
-      fail("a string that never ends (truncated?)", start);
-    }
-    const char c = text_[pos_ + 1];
-    pos_ += 2;
-    const auto letter = kEscapeLetters.find(c);
-    if (c == 'u') {
-      parse_unicode_escape(out, escape);
-    } else if (letter != std::string_view::npos) {
-      out += kEscapedCharacters[letter];
-    } else {
-      fail("invalid escape: " + shown(c) + " after '\\'", escape);
-    }
-  }
-
-  // The 4 hex digits after the "\u" at `escape`.
-  uint32_t parse_hex4(size_t escape) {
-    uint32_t code = 0;
-    for (int i = 0; i < 4; ++i, ++pos_) {
-      const int digit = pos_ < text_.size() ? hex_digit(text_[pos_]) : -1;
-      if (digit < 0) {
-        fail("a \\u escape needs 4 hex digits", escape);
-      }
-      code = code * 16 + static_cast<uint32_t>(digit);
-    }
-    return code;
-  }
-
-  // \uXXXX after the '\' at `escape`, and the low surrogate of a pair; as UTF-8.
-  void parse_unicode_escape(std::string& out, size_t escape) {
-    uint32_t code = parse_hex4(escape);
-    const auto as_written = std::string(text_.substr(escape, 6));
-    if (code >= 0xdc00 && code <= 0xdfff) {
-      fail("lone surrogate " + as_written + " (a low surrogate must follow a high one, \\uD800-\\uDBFF)", escape);
-    }
-    if (code >= 0xd800 && code <= 0xdbff) {
-      const size_t low_escape = pos_;
-      if (!(at('\\') && pos_ + 1 < text_.size() && text_[pos_ + 1] == 'u')) {
-        fail("lone surrogate " + as_written + " (a high surrogate must have a low one after it, \\uDC00-\\uDFFF)",
-             escape);
-      }
-      pos_ += 2;
-      const uint32_t low = parse_hex4(low_escape);
-      if (low < 0xdc00 || low > 0xdfff) {
-        fail("lone surrogate " + as_written + " (a high surrogate must have a low one after it, \\uDC00-\\uDFFF)",
-             escape);
-      }
-      code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-    }
-    if (code < 0x80) {
-      out += static_cast<char>(code);
-    } else if (code < 0x800) {
-      out += static_cast<char>(0xc0 | (code >> 6));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    } else if (code < 0x10000) {
-      out += static_cast<char>(0xe0 | (code >> 12));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (code >> 18));
-      out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (code & 0x3f));
-    }
-  }
-
-  // The UTF-8 sequence at the current byte (not ASCII) of a string: well-formed (RFC 3629: no overlong forms,
-  // no surrogates, nothing above U+10FFFF), or an error.
-  void parse_utf8(std::string& out) {
-    const auto lead = static_cast<unsigned char>(text_[pos_]);
-    size_t length = 0;
-    unsigned char low = 0x80, high = 0xbf;  // the range of the second byte
-    if (lead >= 0xc2 && lead <= 0xdf) {
-      length = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      length = 3;
-      low = lead == 0xe0 ? 0xa0 : low;
-      high = lead == 0xed ? 0x9f : high;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      length = 4;
-      low = lead == 0xf0 ? 0x90 : low;
-      high = lead == 0xf4 ? 0x8f : high;
-    }
-    for (size_t i = 1; length > 0 && i < length; ++i) {
-      const auto next = pos_ + i < text_.size() ? static_cast<unsigned char>(text_[pos_ + i]) : 0;
-      if (next < (i == 1 ? low : 0x80) || next > (i == 1 ? high : 0xbf)) {
-        length = 0;
-      }
-    }
-    if (length == 0) {
-      fail("a string that is not UTF-8 (byte " + hex(lead) + ")", pos_);
-    }
-    out.append(text_.substr(pos_, length));
-    pos_ += length;
+  bool close() {
+    open_.pop_back();
+    return true;
   }
 
   std::string_view text_;
+  const size_t& read_;  // the characters the parser has taken from the text
   const std::string& where_;
   uint64_t first_byte_;
-  size_t pos_ = 0;
+  Json root_;
+  std::vector<Open> open_;  // the arrays and objects being read, outermost first
+  std::string key_;         // the key of the next member
 };
 
 }  // namespace
 
-const JsonValue* JsonValue::find(std::string_view key) const {
-  for (const auto& member : members) {
-    if (member.key == key) {
-      return &member.value;
-    }
+Json parse_json(std::string_view text, const std::string& where, uint64_t first_byte) {
+  size_t read = 0;
+  Builder builder(text, read, where, first_byte);
+  if (text.substr(0, 3) == "\xef\xbb\xbf") {
+    builder.fail("a UTF-8 byte order mark before the JSON value", 0);
   }
-  return nullptr;
-}
-
-std::optional<uint64_t> JsonValue::unsigned_integer() const {
-  if (kind != Kind::Number || text.empty()) {
-    return std::nullopt;
+  const CountingIterator begin(text.data(), &read), end(text.data() + text.size(), &read);
+  Json::sax_parse(begin, end, &builder);  // for JSON text, every callback returns true or throws
+  // The parser stops at a NUL byte after the value as if the text ended there; the NUL is then the last byte read.
+  if (read > 0 && text[read - 1] == '\0') {
+    builder.fail("a NUL byte after the JSON value", read - 1);
   }
-  uint64_t value = 0;
-  for (const char c : text) {
-    if (!is_digit(c)) {
-      return std::nullopt;  // a sign, a fraction or an exponent
-    }
-    const auto digit = static_cast<uint64_t>(c - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
-      return std::nullopt;
-    }
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-std::string JsonValue::dump() const {
-  std::string out;
-  append_json(out, *this);
-  return out;
-}
-
-JsonValue parse_json(std::string_view text, const std::string& where, uint64_t first_byte) {
-  return Parser(text, where, first_byte).document();
+  return builder.take();
 }
 
 }  // namespace attention::detail

@@ -1,5 +1,11 @@
 // The unpickler of unpickler.h: one opcode table and the stack machine that runs it, kept in one file (about 480
 // lines) because the opcodes share the machine's state and read as one list.
+//
+// Why not LibTorch's torch::pickle_load: in LibTorch 1.10-1.13 it fails on the collections.OrderedDict that
+// torch.save(model.state_dict()) writes ("Expected GenericDict but got None"; seen with Debian 12's 1.13.1,
+// pytorch/pytorch#100741), and its unpickler has crashed under fuzzing (pytorch/pytorch#77573, #109791), while
+// weight files come from strangers. Re-check with LibTorch 2.6, which Debian 13 ships: once torch::pickle_load
+// reads OrderedDict state_dicts and survives fuzzing (tests/fuzz/fuzz_torch_save, pointed at it), use it instead.
 #include "unpickler.h"
 
 #include <c10/util/safe_numerics.h>

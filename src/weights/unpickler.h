@@ -1,6 +1,7 @@
 #pragma once
 // A strict unpickler for the data.pkl of a torch.save archive that holds a state_dict. Internal, not installed.
 
+#include <c10/util/Exception.h>  // before torch/ordered_dict.h, which uses TORCH_CHECK without including it
 #include <torch/ordered_dict.h>
 #include <torch/types.h>
 
