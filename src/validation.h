@@ -18,7 +18,8 @@ void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key
                             bool enable_gqa, const char* where);
 
 /// Throws unless the options suit these (checked) inputs: a mask that broadcasts to the scores and is bool or
-/// a floating additive mask (not 0/1), ALiBi slopes [H], window >= 0, block_size >= 0, dropout in [0, 1).
+/// a floating additive mask (not 0/1: checked on the CPU only, where it costs one reduction; skipped on other
+/// devices, where it would wait for the device), ALiBi slopes [H], window >= 0, block_size >= 0, dropout in [0, 1).
 void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
                              const char* where);
 

@@ -19,7 +19,8 @@
 ///   * a **floating** mask is **added** to the scores (0 = keep, -inf = block).
 /// This is the OPPOSITE of `torch::nn::MultiheadAttention`'s bool masks, where `true` means "blocked".
 /// Convert such a mask with `logical_not()`. A floating mask that holds only 0s and 1s is a mistaken
-/// "multiplicative" mask and is refused with an error.
+/// "multiplicative" mask and is refused with an error (on the CPU; on other devices the check is skipped, as it
+/// would wait for the device on every call).
 /// A mask must broadcast to the scores, `[..., Tq, Tk]` (for the modules: `[B, H, Tq, Tk]`).
 /// A query row whose keys are all masked gets zero weights and a zero context (not NaN), and zero gradients.
 ///
