@@ -14,23 +14,10 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadAttentionOptions& 
 }
 
 void MultiHeadAttentionImpl::reset() {
-  constexpr const char* where = "MultiHeadAttention";
-  const auto sizes = detail::head_sizes(options.embed_dim(), options.num_heads(), options.num_kv_heads(), where);
-  detail::check_positive(options.kdim(), where, "kdim");
-  detail::check_positive(options.vdim(), where, "vdim");
-  detail::check_dropout(options.dropout(), where);
-  const auto E = options.embed_dim(), kv_width = sizes.kv_heads * sizes.head_dim;
-  W_q = register_module("W_q", detail::make_linear(E, E, options.bias()));
-  W_k = register_module("W_k", detail::make_linear(options.kdim(), kv_width, options.bias()));
-  W_v = register_module("W_v", detail::make_linear(options.vdim(), kv_width, options.bias()));
-  W_o = register_module("W_o", detail::make_linear(E, E, options.bias()));
+  detail::register_projections(*this, options.kdim(), options.vdim(), "MultiHeadAttention");
 }
 
-void MultiHeadAttentionImpl::reset_parameters() {
-  for (auto* linear : {&W_q, &W_k, &W_v, &W_o}) {
-    (*linear)->reset_parameters();
-  }
-}
+void MultiHeadAttentionImpl::reset_parameters() { detail::reset_projection_parameters(*this); }
 
 AttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& key,
                                                 const torch::Tensor& value, const torch::Tensor& mask) {

@@ -18,23 +18,14 @@ constexpr const char* kWhere = "SelfAttention";
 SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options_) : options(options_) { reset(); }
 
 void SelfAttentionImpl::reset() {
-  const auto sizes = detail::head_sizes(options.embed_dim(), options.num_heads(), options.num_kv_heads(), kWhere);
-  detail::check_dropout(options.dropout(), kWhere);
+  const auto E = options.embed_dim();
+  const auto sizes = detail::register_projections(*this, E, E, kWhere);
   TORCH_CHECK(!options.rope() || sizes.head_dim % 2 == 0, kWhere, ": rope needs an even head width, got ",
-              sizes.head_dim, " (embed_dim ", options.embed_dim(), " / num_heads ", options.num_heads(), ")");
+              sizes.head_dim, " (embed_dim ", E, " / num_heads ", options.num_heads(), ")");
   TORCH_CHECK(!options.rope() || options.rope_base() > 0, kWhere, ": rope_base must be > 0, got ", options.rope_base());
-  const auto E = options.embed_dim(), kv_width = sizes.kv_heads * sizes.head_dim;
-  W_q = register_module("W_q", detail::make_linear(E, E, options.bias()));
-  W_k = register_module("W_k", detail::make_linear(E, kv_width, options.bias()));
-  W_v = register_module("W_v", detail::make_linear(E, kv_width, options.bias()));
-  W_o = register_module("W_o", detail::make_linear(E, E, options.bias()));
 }
 
-void SelfAttentionImpl::reset_parameters() {
-  for (auto* linear : {&W_q, &W_k, &W_v, &W_o}) {
-    (*linear)->reset_parameters();
-  }
-}
+void SelfAttentionImpl::reset_parameters() { detail::reset_projection_parameters(*this); }
 
 AttentionOutput SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
   return attend_to_self(x, mask, nullptr);
