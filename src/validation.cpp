@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <array>
+
 namespace attention::detail {
 namespace {
 
@@ -115,6 +117,59 @@ void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, c
               value.sizes());
   TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ", key.sizes(),
               ", value ", value.sizes());
+}
+
+void check_multi_head_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                             const MultiHeadAttentionForwardOptions& options, const char* where) {
+  struct Projection {
+    const char* name;
+    const torch::Tensor& weight;
+    const torch::Tensor& bias;
+  };
+  const std::array<Projection, 4> projections{{{"W_q", options.W_q_weight(), options.W_q_bias()},
+                                               {"W_k", options.W_k_weight(), options.W_k_bias()},
+                                               {"W_v", options.W_v_weight(), options.W_v_bias()},
+                                               {"W_o", options.W_o_weight(), options.W_o_bias()}}};
+  for (const auto& [name, weight, bias] : projections) {
+    TORCH_CHECK(weight.defined() && weight.dim() == 2, where, ": ", name,
+                "_weight must be a matrix [out, in] (as torch::nn::Linear's weight), got ",
+                weight.defined() ? weight.sizes() : torch::IntArrayRef{});
+  }
+  const auto &W_q = projections[0].weight, &W_k = projections[1].weight, &W_v = projections[2].weight,
+             &W_o = projections[3].weight;
+  check_module_inputs(query, key, value, W_q.size(1), W_k.size(1), W_v.size(1), where);
+  for (const auto& [name, weight, bias] : projections) {
+    for (const auto* tensor : {&weight, &bias}) {
+      TORCH_CHECK(
+          !tensor->defined() || (tensor->scalar_type() == query.scalar_type() && tensor->device() == query.device()),
+          where, ": ", name, tensor == &weight ? "_weight" : "_bias", " is ", tensor->scalar_type(), " on ",
+          tensor->device(), ", the query ", query.scalar_type(), " on ", query.device(),
+          "; they must match (module->to(...) converts a module's weights)");
+    }
+    TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)), where, ": ", name,
+                "_bias must be [", weight.size(0), "], one value per row of ", name, "_weight ", weight.sizes(),
+                ", got ", bias.sizes());
+  }
+  const auto H = options.num_heads(), Hkv = options.num_kv_heads();
+  check_positive(H, where, "num_heads");
+  check_positive(Hkv, where, "num_kv_heads");
+  TORCH_CHECK(H % Hkv == 0, where, ": num_kv_heads (", Hkv, ") must divide num_heads (", H, ")");
+  TORCH_CHECK(W_q.size(0) > 0 && W_q.size(0) % H == 0, where, ": W_q_weight's rows must be num_heads (", H,
+              ") heads of a width d > 0, got W_q_weight ", W_q.sizes());
+  const auto d = W_q.size(0) / H;
+  TORCH_CHECK(W_k.size(0) == Hkv * d, where, ": W_k_weight must have num_kv_heads · d = ", Hkv, " · ", d, " = ",
+              Hkv * d, " rows (d = W_q_weight's rows / num_heads), got W_k_weight ", W_k.sizes());
+  TORCH_CHECK(W_v.size(0) > 0 && W_v.size(0) % Hkv == 0, where, ": W_v_weight's rows must be num_kv_heads (", Hkv,
+              ") heads of a width dv > 0, got W_v_weight ", W_v.sizes());
+  const auto dv = W_v.size(0) / Hkv;
+  TORCH_CHECK(W_o.size(0) == query.size(-1) && W_o.size(1) == H * dv, where, ": W_o_weight must be [E, H·dv] = [",
+              query.size(-1), ", ", H * dv, "] (E the query width, dv = W_v_weight's rows / num_kv_heads), got ",
+              "W_o_weight ", W_o.sizes());
+  if (options.rope()) {
+    TORCH_CHECK(d % 2 == 0, where, ": rope needs an even head width, got ", d, " (W_q_weight's ", W_q.size(0),
+                " rows / num_heads ", H, ")");
+    TORCH_CHECK(options.rope_base() > 0, where, ": rope_base must be > 0, got ", options.rope_base());
+  }
 }
 
 void check_dropout(double p, const char* where) {

@@ -82,8 +82,9 @@ struct ATTENTION_API MultiHeadAttentionOptions : detail::MultiHeadOptionsBase<Mu
 
 /// Multi-head attention: heads computed in one batched pass, no per-head loop. Submodules `W_q`
 /// (embed_dim → embed_dim), `W_k` (kdim → Hkv·d), `W_v` (vdim → Hkv·d), `W_o` (embed_dim → embed_dim),
-/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation. When query, key and
-/// value are the same tensor, the three input projections are one matrix product.
+/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation. forward() is
+/// multi_head_attention_forward() of these weights: when query, key and value are the same tensor, the three input
+/// projections are one matrix product.
 ///
 /// Example:
 ///   attention::MultiHeadAttention mha(attention::MultiHeadAttentionOptions(64, 8));
@@ -139,7 +140,7 @@ struct ATTENTION_API SelfAttentionOptions : detail::MultiHeadOptionsBase<SelfAtt
 /// Multi-head self-attention of x over itself: a MultiHeadAttention whose query, key and value are x, with
 /// the three input projections fused into one matrix product, optional rotary positions, and generation with a
 /// key/value cache. Submodules `W_q`, `W_k`, `W_v`, `W_o` as in MultiHeadAttention, so weights move between the
-/// two by name.
+/// two by name; forward() is multi_head_attention_forward() of these weights.
 ///
 /// Example:
 ///   attention::SelfAttention self(attention::SelfAttentionOptions(64, 8).causal(true));

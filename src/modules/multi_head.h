@@ -1,7 +1,7 @@
 #pragma once
-// The multi-head core that MultiHeadAttention and SelfAttention share: head sizes, their torch::nn::Linear
-// projections (registered and reset in one place), the input projections, splitting into heads, attending,
-// merging and the output projection. Internal; not installed.
+// What the modules share: head sizes, their torch::nn::Linear projections (MultiHeadAttention's and
+// SelfAttention's W_q, W_k, W_v, W_o, registered and reset in one place) and the options they hand to the
+// functional API. Internal; not installed.
 
 #include <attention/functional.h>
 
@@ -9,7 +9,6 @@
 
 #include <torch/nn/modules/linear.h>
 
-#include <array>
 #include <cstdint>
 
 namespace attention::detail {
@@ -58,20 +57,21 @@ void reset_projection_parameters(Module& module) {
   }
 }
 
-/// The three input projections of x `[B, T, E]` as one matrix product: q `[B, T, H·d]`, k and v `[B, T, Hkv·d]`.
-std::array<torch::Tensor, 3> project_self(const torch::Tensor& x, const torch::nn::Linear& W_q,
-                                          const torch::nn::Linear& W_k, const torch::nn::Linear& W_v);
-
-/// `[B, T, n·d]` → `[B, n, T, d]` (a view).
-torch::Tensor split_heads(const torch::Tensor& x, int64_t heads);
-
-/// Heads q `[B, H, Tq, d]`, k and v `[B, Hkv, Tk, d]` attended (grouped when Hkv < H), merged to
-/// `[B, Tq, H·d]` and projected by W_o. Weights `[B, H, Tq, Tk]` when the options ask for them.
-AttentionOutput attend_heads(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                             torch::nn::Linear W_o, AttentionOptions options, const char* where);
-
-/// Batched `[B, T, E]` inputs from batched or unbatched `[T, E]` ones, and the outputs back to the caller's form.
-torch::Tensor with_batch(const torch::Tensor& x, bool unbatched);
-AttentionOutput without_batch(AttentionOutput out, bool unbatched);
+/// multi_head_attention_forward()'s options for a multi-head module: its weights and biases, head counts and
+/// attention settings, with `mask` and `alignment`, and dropout active in training mode.
+template <typename Module>
+MultiHeadAttentionForwardOptions forward_options(const Module& module, const torch::Tensor& mask,
+                                                 CausalAlignment alignment) {
+  const auto& options = module.options;
+  return MultiHeadAttentionForwardOptions(options.num_heads(), module.W_q->weight, module.W_k->weight,
+                                          module.W_v->weight, module.W_o->weight)
+      .num_kv_heads(options.num_kv_heads())
+      .W_q_bias(module.W_q->bias)  // undefined without bias
+      .W_k_bias(module.W_k->bias)
+      .W_v_bias(module.W_v->bias)
+      .W_o_bias(module.W_o->bias)
+      .attention_options(module_attention_options(mask, options.causal(), alignment, options.dropout(),
+                                                  module.is_training(), options.need_weights()));
+}
 
 }  // namespace attention::detail

@@ -1,8 +1,7 @@
 // SelfAttention: multi-head attention of x over itself, with rotary positions and a key/value cache.
 #include <attention/multi_head_attention.h>
-#include <attention/positions.h>
 
-#include "../validation.h"
+#include "../multi_head_forward.h"
 #include "checked_load.h"
 #include "multi_head.h"
 
@@ -37,32 +36,13 @@ AttentionOutput SelfAttentionImpl::forward_cached(const torch::Tensor& x_new, KV
 }
 
 AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const torch::Tensor& mask, KVCache* cache) {
-  const auto E = options.embed_dim();
-  detail::check_module_inputs(x, x, x, E, E, E, kWhere);
-  const bool unbatched = x.dim() == 2;
-  const auto qkv = detail::project_self(detail::with_batch(x, unbatched), W_q, W_k, W_v);
-  auto q = detail::split_heads(qkv[0], options.num_heads());     // [B, H, T, d]
-  auto k = detail::split_heads(qkv[1], options.num_kv_heads());  // [B, Hkv, T, d]
-  auto v = detail::split_heads(qkv[2], options.num_kv_heads());
-  const int64_t past = cache != nullptr ? cache->size() : 0;
-  if (options.rope()) {
-    const auto positions =
-        torch::arange(past, past + x.size(-2), torch::TensorOptions(torch::kLong).device(x.device()));
-    q = rotary_embedding(q, positions, options.rope_base());
-    k = rotary_embedding(k, positions, options.rope_base());
-  }
-  if (cache != nullptr) {
-    cache->append(k, v);
-    k = cache->keys();  // [B, Hkv, T_cached + T_new, d]
-    v = cache->values();
-  }
-  // The new tokens are the last rows: bottom-right alignment puts them after the cached ones.
-  const auto out =
-      detail::attend_heads(q, k, v, W_o,
-                           detail::module_attention_options(mask, options.causal(), CausalAlignment::BottomRight,
-                                                            options.dropout(), is_training(), options.need_weights()),
-                           kWhere);
-  return detail::without_batch(out, unbatched);
+  // x's tokens are the newest: after the cached ones (bottom-right alignment).
+  return detail::multi_head_forward(x, x, x,
+                                    detail::forward_options(*this, mask, CausalAlignment::BottomRight)
+                                        .rope(options.rope())
+                                        .rope_base(options.rope_base())
+                                        .kv_cache(cache),
+                                    kWhere);
 }
 
 void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
