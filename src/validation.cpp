@@ -2,10 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <array>
+
 namespace attention::detail {
 namespace {
 
-/// Throws unless `mask` broadcasts to `scores_shape` and is bool or an additive floating mask.
+/// Throws unless `mask` broadcasts to `scores_shape` and is bool or an additive floating mask (on the CPU, not one
+/// of only 0s and 1s).
 void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, const char* where) {
   TORCH_CHECK(mask.scalar_type() == torch::kBool || mask.is_floating_point(), where,
               ": mask must be bool (true = may attend) or floating (added to the scores), got ", mask.scalar_type(),
@@ -17,9 +20,13 @@ void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, cons
   }
   TORCH_CHECK(broadcasts, where, ": mask of shape ", mask.sizes(), " does not broadcast to the scores ", scores_shape,
               " ([batch, heads, query length, key length])");
-  if (mask.is_floating_point() && mask.numel() > 0) {
-    const bool only_zeros_and_ones = ((mask == 0) | (mask == 1)).all().item<bool>();
-    TORCH_CHECK(!(only_zeros_and_ones && (mask == 1).any().item<bool>()), where,
+  // Only on the CPU, where it is one reduction: elsewhere reading the result back (.item()) would wait for the
+  // device on every call.
+  if (mask.is_floating_point() && mask.numel() > 0 && mask.device().is_cpu()) {
+    const auto is_zero = mask == 0, is_one = mask == 1;
+    // 0 for a 0, 1 for a 1, 2 for any other value: a maximum of 1 means only 0s and 1s, and some 1s.
+    const auto kind = is_one.to(torch::kByte) + 2 * (is_zero | is_one).logical_not().to(torch::kByte);
+    TORCH_CHECK(kind.max().item<uint8_t>() != 1, where,
                 ": the floating mask holds only 0s and 1s, which looks like a multiplicative mask. Floating masks are "
                 "ADDED to the scores (use 0 to keep and -inf to block), or pass a bool mask (true = may attend)");
   }
@@ -110,6 +117,59 @@ void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, c
               value.sizes());
   TORCH_CHECK(key.size(-2) == value.size(-2), where, ": key and value must have the same length, got key ", key.sizes(),
               ", value ", value.sizes());
+}
+
+void check_multi_head_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                             const MultiHeadAttentionForwardOptions& options, const char* where) {
+  struct Projection {
+    const char* name;
+    const torch::Tensor& weight;
+    const torch::Tensor& bias;
+  };
+  const std::array<Projection, 4> projections{{{"W_q", options.W_q_weight(), options.W_q_bias()},
+                                               {"W_k", options.W_k_weight(), options.W_k_bias()},
+                                               {"W_v", options.W_v_weight(), options.W_v_bias()},
+                                               {"W_o", options.W_o_weight(), options.W_o_bias()}}};
+  for (const auto& [name, weight, bias] : projections) {
+    TORCH_CHECK(weight.defined() && weight.dim() == 2, where, ": ", name,
+                "_weight must be a matrix [out, in] (as torch::nn::Linear's weight), got ",
+                weight.defined() ? weight.sizes() : torch::IntArrayRef{});
+  }
+  const auto &W_q = projections[0].weight, &W_k = projections[1].weight, &W_v = projections[2].weight,
+             &W_o = projections[3].weight;
+  check_module_inputs(query, key, value, W_q.size(1), W_k.size(1), W_v.size(1), where);
+  for (const auto& [name, weight, bias] : projections) {
+    for (const auto* tensor : {&weight, &bias}) {
+      TORCH_CHECK(
+          !tensor->defined() || (tensor->scalar_type() == query.scalar_type() && tensor->device() == query.device()),
+          where, ": ", name, tensor == &weight ? "_weight" : "_bias", " is ", tensor->scalar_type(), " on ",
+          tensor->device(), ", the query ", query.scalar_type(), " on ", query.device(),
+          "; they must match (module->to(...) converts a module's weights)");
+    }
+    TORCH_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)), where, ": ", name,
+                "_bias must be [", weight.size(0), "], one value per row of ", name, "_weight ", weight.sizes(),
+                ", got ", bias.sizes());
+  }
+  const auto H = options.num_heads(), Hkv = options.num_kv_heads();
+  check_positive(H, where, "num_heads");
+  check_positive(Hkv, where, "num_kv_heads");
+  TORCH_CHECK(H % Hkv == 0, where, ": num_kv_heads (", Hkv, ") must divide num_heads (", H, ")");
+  TORCH_CHECK(W_q.size(0) > 0 && W_q.size(0) % H == 0, where, ": W_q_weight's rows must be num_heads (", H,
+              ") heads of a width d > 0, got W_q_weight ", W_q.sizes());
+  const auto d = W_q.size(0) / H;
+  TORCH_CHECK(W_k.size(0) == Hkv * d, where, ": W_k_weight must have num_kv_heads · d = ", Hkv, " · ", d, " = ",
+              Hkv * d, " rows (d = W_q_weight's rows / num_heads), got W_k_weight ", W_k.sizes());
+  TORCH_CHECK(W_v.size(0) > 0 && W_v.size(0) % Hkv == 0, where, ": W_v_weight's rows must be num_kv_heads (", Hkv,
+              ") heads of a width dv > 0, got W_v_weight ", W_v.sizes());
+  const auto dv = W_v.size(0) / Hkv;
+  TORCH_CHECK(W_o.size(0) == query.size(-1) && W_o.size(1) == H * dv, where, ": W_o_weight must be [E, H·dv] = [",
+              query.size(-1), ", ", H * dv, "] (E the query width, dv = W_v_weight's rows / num_kv_heads), got ",
+              "W_o_weight ", W_o.sizes());
+  if (options.rope()) {
+    TORCH_CHECK(d % 2 == 0, where, ": rope needs an even head width, got ", d, " (W_q_weight's ", W_q.size(0),
+                " rows / num_heads ", H, ")");
+    TORCH_CHECK(options.rope_base() > 0, where, ": rope_base must be > 0, got ", options.rope_base());
+  }
 }
 
 void check_dropout(double p, const char* where) {

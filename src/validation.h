@@ -18,7 +18,8 @@ void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key
                             bool enable_gqa, const char* where);
 
 /// Throws unless the options suit these (checked) inputs: a mask that broadcasts to the scores and is bool or
-/// a floating additive mask (not 0/1), ALiBi slopes [H], window >= 0, block_size >= 0, dropout in [0, 1).
+/// a floating additive mask (not 0/1: checked on the CPU only, where it costs one reduction; skipped on other
+/// devices, where it would wait for the device), ALiBi slopes [H], window >= 0, block_size >= 0, dropout in [0, 1).
 void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
                              const char* where);
 
@@ -26,6 +27,13 @@ void check_attention_options(const torch::Tensor& query, const torch::Tensor& ke
 /// `widths` are the expected last dimensions of query, key and value.
 void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                          int64_t query_width, int64_t key_width, int64_t value_width, const char* where);
+
+/// Throws unless multi_head_attention_forward() can compute these inputs with these options: the weights defined
+/// matrices, the inputs as check_module_inputs() for the weights' input widths, weights and biases of the query's
+/// dtype and device, H and Hkv > 0 with Hkv dividing H, W_q `[H·d, E]`, W_k `[Hkv·d, kdim]`, W_v `[Hkv·dv, vdim]`,
+/// W_o `[E, H·dv]`, each bias `[rows of its weight]` or undefined, and with rope an even d and a base > 0.
+void check_multi_head_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                             const MultiHeadAttentionForwardOptions& options, const char* where);
 
 /// Throws unless 0 <= p < 1.
 void check_dropout(double p, const char* where);

@@ -90,4 +90,51 @@ void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, do
       << expected_same;
 }
 
+std::vector<NamedPath> every_path(const AttentionOptions& options) {
+  const auto no_weights = AttentionOptions(options).need_weights(false);
+  return {{"materialized", AttentionOptions(options).path(AttentionPath::Materialized)},
+          {"tiled, tiles of 1", AttentionOptions(no_weights).path(AttentionPath::Tiled).block_size(1)},
+          {"tiled, tiles of 3", AttentionOptions(no_weights).path(AttentionPath::Tiled).block_size(3)},
+          {"tiled", AttentionOptions(no_weights).path(AttentionPath::Tiled)},
+          {"fused", AttentionOptions(no_weights).path(AttentionPath::Fused)}};
+}
+
+Outcome forward_and_backward(const std::function<torch::Tensor()>& forward, const std::vector<torch::Tensor>& inputs) {
+  for (const auto& input : inputs) {
+    input.mutable_grad() = torch::Tensor();
+  }
+  const auto context = forward();
+  (context * weighting_like(context)).sum().backward();
+  std::vector<torch::Tensor> gradients;
+  for (const auto& input : inputs) {
+    gradients.push_back(input.grad().clone());
+  }
+  return {context.detach(), gradients};
+}
+
+std::vector<torch::Tensor> reference_leaves(const std::string& case_name, const std::vector<std::string>& names) {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& name : names) {
+    tensors.push_back(reference(case_name, name).requires_grad_());
+  }
+  return tensors;
+}
+
+void expect_every_path_matches(const std::string& case_name, const std::string& context_name,
+                               const AttentionOptions& options, double tolerance) {
+  const auto inputs = reference_leaves(case_name, {"q", "k", "v"});
+  for (const auto& path : every_path(options)) {
+    SCOPED_TRACE(case_name + ", " + path.name);
+    const auto outcome = forward_and_backward(
+        [&] { return attention::scaled_dot_product_attention(inputs[0], inputs[1], inputs[2], path.options).context; },
+        inputs);
+    expect_close(outcome.context, reference(case_name, context_name), tolerance);
+    if (context_name == "context" || context_name == "causal_context") {
+      expect_close(outcome.gradients[0], reference(case_name, "grad_q"), tolerance);
+      expect_close(outcome.gradients[1], reference(case_name, "grad_k"), tolerance);
+      expect_close(outcome.gradients[2], reference(case_name, "grad_v"), tolerance);
+    }
+  }
+}
+
 }  // namespace attention::testing

@@ -1,5 +1,8 @@
 #pragma once
-// Helpers shared by the tests: PyTorch reference data and a finite-difference gradient check.
+// Helpers shared by the tests: PyTorch reference data, a finite-difference gradient check, and a comparison of
+// every attention path against the reference.
+
+#include <attention/functional.h>
 
 #include <torch/torch.h>
 
@@ -44,6 +47,34 @@ void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, do
       EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();  \
     }                                                                                          \
   } while (false)
+
+/// A forced attention path, named for messages.
+struct NamedPath {
+  std::string name;
+  AttentionOptions options;
+};
+
+/// `options` on each path: materialised (with weights), tiled with tiles of 1, 3 and the default size, and fused
+/// (which falls back to tiled where LibTorch's kernel can't express the case).
+std::vector<NamedPath> every_path(const AttentionOptions& options);
+
+/// A context and the gradients of sum(context · weighting_like(context)) (the reference's sin-weighted loss).
+struct Outcome {
+  torch::Tensor context;
+  std::vector<torch::Tensor> gradients;
+};
+
+/// The context that `forward` computes and the gradients of its sin-weighted loss with respect to `inputs`
+/// (leaves; their old gradients are cleared first).
+Outcome forward_and_backward(const std::function<torch::Tensor()>& forward, const std::vector<torch::Tensor>& inputs);
+
+/// Leaf copies of the reference tensors `names` of `case_name`, requiring grad.
+std::vector<torch::Tensor> reference_leaves(const std::string& case_name, const std::vector<std::string>& names);
+
+/// Expects scaled_dot_product_attention of the reference case's q, k, v with `options` to give its `context_name`
+/// on every path, and for "context" and "causal_context" also its grad_q, grad_k and grad_v.
+void expect_every_path_matches(const std::string& case_name, const std::string& context_name,
+                               const AttentionOptions& options, double tolerance = 1e-10);
 
 /// Seeds LibTorch's generator before each test.
 class SeededTest : public ::testing::Test {

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The math of attention as free functions: softmax, masks and scaled dot-product attention.
+/// The math of attention as free functions: softmax, masks, scaled dot-product attention and multi-head attention.
 ///
 /// SHAPE LETTERS, used the same way in every file of the library:
 ///   B    batch
@@ -19,7 +19,8 @@
 ///   * a **floating** mask is **added** to the scores (0 = keep, -inf = block).
 /// This is the OPPOSITE of `torch::nn::MultiheadAttention`'s bool masks, where `true` means "blocked".
 /// Convert such a mask with `logical_not()`. A floating mask that holds only 0s and 1s is a mistaken
-/// "multiplicative" mask and is refused with an error.
+/// "multiplicative" mask and is refused with an error (on the CPU; on other devices the check is skipped, as it
+/// would wait for the device on every call).
 /// A mask must broadcast to the scores, `[..., Tq, Tk]` (for the modules: `[B, H, Tq, Tk]`).
 /// A query row whose keys are all masked gets zero weights and a zero context (not NaN), and zero gradients.
 ///
@@ -39,8 +40,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <utility>
 
 namespace attention {
+
+class KVCache;
 
 /// What an attention function or module returns.
 struct AttentionOutput {
@@ -195,6 +199,75 @@ ATTENTION_API void set_num_threads(int n);
 ATTENTION_API AttentionOutput scaled_dot_product_attention(const torch::Tensor& query, const torch::Tensor& key,
                                                            const torch::Tensor& value,
                                                            const AttentionOptions& options = {});
+
+/// Options of multi_head_attention_forward(): the head counts, the four projections as `torch::nn::Linear` holds
+/// them (weight `[out, in]`, applied as x·weightᵀ + bias), and how the heads attend.
+struct ATTENTION_API MultiHeadAttentionForwardOptions {
+  MultiHeadAttentionForwardOptions(int64_t num_heads, torch::Tensor W_q_weight, torch::Tensor W_k_weight,
+                                   torch::Tensor W_v_weight, torch::Tensor W_o_weight)
+      : num_heads_(num_heads),
+        num_kv_heads_(num_heads),
+        W_q_weight_(std::move(W_q_weight)),
+        W_k_weight_(std::move(W_k_weight)),
+        W_v_weight_(std::move(W_v_weight)),
+        W_o_weight_(std::move(W_o_weight)) {}
+  /// Number of query heads H.
+  TORCH_ARG(int64_t, num_heads);
+  /// Number of key/value heads Hkv, a divisor of H (grouped-query attention; 1: multi-query). Default: num_heads.
+  TORCH_ARG(int64_t, num_kv_heads);
+  /// Query projection `[H·d, E]`.
+  TORCH_ARG(torch::Tensor, W_q_weight);
+  /// Key projection `[Hkv·d, kdim]`.
+  TORCH_ARG(torch::Tensor, W_k_weight);
+  /// Value projection `[Hkv·dv, vdim]`.
+  TORCH_ARG(torch::Tensor, W_v_weight);
+  /// Output projection `[E, H·dv]`.
+  TORCH_ARG(torch::Tensor, W_o_weight);
+  /// Biases `[rows of the weight]`, each optional: undefined (the default) adds none.
+  TORCH_ARG(torch::Tensor, W_q_bias) = {};
+  TORCH_ARG(torch::Tensor, W_k_bias) = {};
+  TORCH_ARG(torch::Tensor, W_v_bias) = {};
+  TORCH_ARG(torch::Tensor, W_o_bias) = {};
+  /// How the heads attend, as in scaled_dot_product_attention(): mask (broadcast to `[B, H, Tq, Tk]`), causal and
+  /// its alignment, dropout and training, need_weights, and window, ALiBi slopes `[H]`, score_mod. enable_gqa is
+  /// set from the head counts.
+  TORCH_ARG(AttentionOptions, attention_options) = {};
+  /// Rotate the queries and keys of each head by their positions (rotary_embedding(), rotate-half); d must be even.
+  /// Token t of the query, and of the key, sits at position t (+ the cache's size with a kv_cache). Default: false.
+  TORCH_ARG(bool, rope) = false;
+  /// The base of the rotary frequencies. Default: 10000.
+  TORCH_ARG(double, rope_base) = 10000.0;
+  /// Generation: the projected (and rotated) keys and values are appended to this cache, and the query attends to
+  /// every cached token. The query's tokens are the newest, so the alignment is CausalAlignment::BottomRight
+  /// whatever attention_options says. Not owned; null (the default) = no cache.
+  // Written out, not a TORCH_ARG: its `const T&` would read `const KVCache*&`, a pointer to a const cache.
+ public:
+  MultiHeadAttentionForwardOptions& kv_cache(KVCache* cache) {
+    kv_cache_ = cache;
+    return *this;
+  }
+  KVCache* kv_cache() const { return kv_cache_; }
+
+ private:
+  KVCache* kv_cache_ = nullptr;
+};
+
+/// Multi-head attention as a function of its weights, the math of MultiHeadAttention and SelfAttention:
+/// projects query, key and value, splits them into H query and Hkv key/value heads of width d, attends
+/// (scaled_dot_product_attention(), the heads in one batched pass), merges the heads and projects them by W_o.
+///   query `[B, Tq, E]`, key `[B, Tk, kdim]`, value `[B, Tk, vdim]` (or all unbatched, without B)
+///   → context `[B, Tq, E]`, weights per query head `[B, H, Tq, Tk]` (Tk counts the cached tokens with a kv_cache).
+/// When query, key and value are the same tensor, the three input projections are one matrix product. Unlike
+/// torch::nn::functional::multi_head_attention_forward: batch-first, masks true = may attend, and self-attention
+/// told by the tensors' identity, never by comparing their values.
+/// Throws c10::Error naming the shapes when the weights do not fit each other, the head counts or the inputs.
+///
+/// Example:
+///   auto out = attention::multi_head_attention_forward(x, x, x, attention::MultiHeadAttentionForwardOptions(
+///                  8, mha->W_q->weight, mha->W_k->weight, mha->W_v->weight, mha->W_o->weight));
+ATTENTION_API AttentionOutput multi_head_attention_forward(const torch::Tensor& query, const torch::Tensor& key,
+                                                           const torch::Tensor& value,
+                                                           const MultiHeadAttentionForwardOptions& options);
 
 /// Non-trainable self-attention of the inputs `[B, T, E]` or `[T, E]`: scores are plain dot products x xᵀ
 /// (no scaling), weights their softmax, context = weights · x.

@@ -14,40 +14,77 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
+#include <utility>
+
 namespace attention {
 
-/// Options of MultiHeadAttention. Required: `embed_dim` (width of queries and of the output) and
-/// `num_heads`, which must divide `embed_dim`.
-struct ATTENTION_API MultiHeadAttentionOptions {
-  MultiHeadAttentionOptions(int64_t embed_dim, int64_t num_heads)
-      : embed_dim_(embed_dim), num_heads_(num_heads), num_kv_heads_(num_heads), kdim_(embed_dim), vdim_(embed_dim) {}
+namespace detail {
+
+// TORCH_ARG for a CRTP base: the setters return the derived options (`Derived&`), not the base, so a chain of
+// setters may continue with the derived options' own (`SelfAttentionOptions(64, 8).causal(true).rope(true)`).
+#define ATTENTION_SHARED_ARG(T, name)                \
+ public:                                             \
+  Derived& name(const T& new_##name) {               \
+    this->name##_ = new_##name;                      \
+    return static_cast<Derived&>(*this);             \
+  }                                                  \
+  Derived& name(T&& new_##name) {                    \
+    this->name##_ = std::move(new_##name);           \
+    return static_cast<Derived&>(*this);             \
+  }                                                  \
+  const T& name() const noexcept { return name##_; } \
+  T& name() noexcept { return name##_; }             \
+                                                     \
+ private:                                            \
+  T name##_
+
+/// The options MultiHeadAttentionOptions and SelfAttentionOptions share; `Derived` is the one that inherits them.
+/// Users name the derived options only.
+template <typename Derived>
+struct MultiHeadOptionsBase {
+  MultiHeadOptionsBase(int64_t embed_dim, int64_t num_heads)
+      : embed_dim_(embed_dim), num_heads_(num_heads), num_kv_heads_(num_heads) {}
   /// Width E of the query input, of W_q's and W_o's output and of the output.
-  TORCH_ARG(int64_t, embed_dim);
-  /// Number of query heads H; each head has width d = E / H.
-  TORCH_ARG(int64_t, num_heads);
+  ATTENTION_SHARED_ARG(int64_t, embed_dim);
+  /// Number of query heads H; each head has width d = E / H, so H must divide E.
+  ATTENTION_SHARED_ARG(int64_t, num_heads);
   /// Number of key/value heads Hkv, a divisor of num_heads: grouped-query attention (1: multi-query). W_k and W_v
   /// project to Hkv·d. Default: num_heads (plain multi-head attention).
-  TORCH_ARG(int64_t, num_kv_heads);
+  ATTENTION_SHARED_ARG(int64_t, num_kv_heads);
+  /// Biases in W_q, W_k, W_v, W_o. Default: true (as torch::nn::MultiheadAttention).
+  ATTENTION_SHARED_ARG(bool, bias) = true;
+  /// Dropout probability on the attention weights, in training mode only. Default: 0.
+  ATTENTION_SHARED_ARG(double, dropout) = 0.0;
+  /// Mask future keys: each query sees only itself and earlier keys (see CausalAlignment). Default: false.
+  ATTENTION_SHARED_ARG(bool, causal) = false;
+  /// Return the per-head weights; false skips them (the fast path). Default: true.
+  ATTENTION_SHARED_ARG(bool, need_weights) = true;
+};
+
+#undef ATTENTION_SHARED_ARG
+
+}  // namespace detail
+
+/// Options of MultiHeadAttention. Required: `embed_dim` (width of queries and of the output) and
+/// `num_heads`, which must divide `embed_dim`. Optional: num_kv_heads, bias, dropout, causal, need_weights (shared
+/// with SelfAttentionOptions, above), and kdim, vdim, causal_alignment.
+struct ATTENTION_API MultiHeadAttentionOptions : detail::MultiHeadOptionsBase<MultiHeadAttentionOptions> {
+  MultiHeadAttentionOptions(int64_t embed_dim, int64_t num_heads)
+      : MultiHeadOptionsBase(embed_dim, num_heads), kdim_(embed_dim), vdim_(embed_dim) {}
   /// Width of the key input (cross-attention from another width). Default: embed_dim.
   TORCH_ARG(int64_t, kdim);
   /// Width of the value input. Default: embed_dim.
   TORCH_ARG(int64_t, vdim);
-  /// Biases in W_q, W_k, W_v, W_o. Default: true (as torch::nn::MultiheadAttention).
-  TORCH_ARG(bool, bias) = true;
-  /// Dropout probability on the attention weights, in training mode only. Default: 0.
-  TORCH_ARG(double, dropout) = 0.0;
-  /// Mask future keys (see CausalAlignment). Default: false.
-  TORCH_ARG(bool, causal) = false;
   /// Where the causal diagonal sits when Tq != Tk. Default: top-left, as PyTorch.
   TORCH_ARG(CausalAlignment, causal_alignment) = CausalAlignment::TopLeft;
-  /// Return the per-head weights; false skips them (the fast path). Default: true.
-  TORCH_ARG(bool, need_weights) = true;
 };
 
 /// Multi-head attention: heads computed in one batched pass, no per-head loop. Submodules `W_q`
 /// (embed_dim → embed_dim), `W_k` (kdim → Hkv·d), `W_v` (vdim → Hkv·d), `W_o` (embed_dim → embed_dim),
-/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation. When query, key and
-/// value are the same tensor, the three input projections are one matrix product.
+/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation. forward() is
+/// multi_head_attention_forward() of these weights: when query, key and value are the same tensor, the three input
+/// projections are one matrix product.
 ///
 /// Example:
 ///   attention::MultiHeadAttention mha(attention::MultiHeadAttentionOptions(64, 8));
@@ -89,35 +126,21 @@ TORCH_MODULE(MultiHeadAttention);
 /// Remember that source's masks use the opposite convention (true = blocked).
 ATTENTION_API void import_weights(MultiHeadAttentionImpl& target, const torch::nn::MultiheadAttentionImpl& source);
 
-/// Options of SelfAttention: as MultiHeadAttentionOptions, with query = key = value, and rotary positions.
-struct ATTENTION_API SelfAttentionOptions {
-  SelfAttentionOptions(int64_t embed_dim, int64_t num_heads)
-      : embed_dim_(embed_dim), num_heads_(num_heads), num_kv_heads_(num_heads) {}
-  /// Width E of the input and of the output.
-  TORCH_ARG(int64_t, embed_dim);
-  /// Number of query heads H; must divide embed_dim.
-  TORCH_ARG(int64_t, num_heads);
-  /// Number of key/value heads Hkv, a divisor of num_heads (grouped-query attention). Default: num_heads.
-  TORCH_ARG(int64_t, num_kv_heads);
+/// Options of SelfAttention: those of MultiHeadAttention with query = key = value (embed_dim, num_heads,
+/// num_kv_heads, bias, dropout, causal, need_weights), and rotary positions.
+struct ATTENTION_API SelfAttentionOptions : detail::MultiHeadOptionsBase<SelfAttentionOptions> {
+  SelfAttentionOptions(int64_t embed_dim, int64_t num_heads) : MultiHeadOptionsBase(embed_dim, num_heads) {}
   /// Rotate the queries and keys of each head by their positions (rotary_embedding(), rotate-half convention);
   /// the head width must be even. With a cache, positions continue from cache.size(). Default: false.
   TORCH_ARG(bool, rope) = false;
   /// The base of the rotary frequencies. Default: 10000.
   TORCH_ARG(double, rope_base) = 10000.0;
-  /// Biases in W_q, W_k, W_v, W_o. Default: true.
-  TORCH_ARG(bool, bias) = true;
-  /// Dropout probability on the attention weights, in training mode only. Default: 0.
-  TORCH_ARG(double, dropout) = 0.0;
-  /// Each token sees only itself and earlier tokens. Default: false.
-  TORCH_ARG(bool, causal) = false;
-  /// Return the per-head weights; false skips them (the fast path). Default: true.
-  TORCH_ARG(bool, need_weights) = true;
 };
 
 /// Multi-head self-attention of x over itself: a MultiHeadAttention whose query, key and value are x, with
 /// the three input projections fused into one matrix product, optional rotary positions, and generation with a
 /// key/value cache. Submodules `W_q`, `W_k`, `W_v`, `W_o` as in MultiHeadAttention, so weights move between the
-/// two by name.
+/// two by name; forward() is multi_head_attention_forward() of these weights.
 ///
 /// Example:
 ///   attention::SelfAttention self(attention::SelfAttentionOptions(64, 8).causal(true));

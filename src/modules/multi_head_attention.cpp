@@ -1,7 +1,7 @@
 // MultiHeadAttention: self- or cross-attention with W_q, W_k, W_v, W_o, and grouped key/value heads.
 #include <attention/multi_head_attention.h>
 
-#include "../validation.h"
+#include "../multi_head_forward.h"
 #include "checked_load.h"
 #include "multi_head.h"
 
@@ -14,46 +14,15 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadAttentionOptions& 
 }
 
 void MultiHeadAttentionImpl::reset() {
-  constexpr const char* where = "MultiHeadAttention";
-  const auto sizes = detail::head_sizes(options.embed_dim(), options.num_heads(), options.num_kv_heads(), where);
-  detail::check_positive(options.kdim(), where, "kdim");
-  detail::check_positive(options.vdim(), where, "vdim");
-  detail::check_dropout(options.dropout(), where);
-  const auto E = options.embed_dim(), kv_width = sizes.kv_heads * sizes.head_dim;
-  W_q = register_module("W_q", detail::make_linear(E, E, options.bias()));
-  W_k = register_module("W_k", detail::make_linear(options.kdim(), kv_width, options.bias()));
-  W_v = register_module("W_v", detail::make_linear(options.vdim(), kv_width, options.bias()));
-  W_o = register_module("W_o", detail::make_linear(E, E, options.bias()));
+  detail::register_projections(*this, options.kdim(), options.vdim(), "MultiHeadAttention");
 }
 
-void MultiHeadAttentionImpl::reset_parameters() {
-  for (auto* linear : {&W_q, &W_k, &W_v, &W_o}) {
-    (*linear)->reset_parameters();
-  }
-}
+void MultiHeadAttentionImpl::reset_parameters() { detail::reset_projection_parameters(*this); }
 
 AttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& query, const torch::Tensor& key,
                                                 const torch::Tensor& value, const torch::Tensor& mask) {
-  constexpr const char* where = "MultiHeadAttention";
-  detail::check_module_inputs(query, key, value, options.embed_dim(), options.kdim(), options.vdim(), where);
-  const bool unbatched = query.dim() == 2;
-  torch::Tensor q, k, v;                           // [B, T, H·d], [B, Tk, Hkv·d] x 2
-  if (query.is_same(key) && key.is_same(value)) {  // self-attention: one product for the three projections
-    const auto qkv = detail::project_self(detail::with_batch(query, unbatched), W_q, W_k, W_v);
-    q = qkv[0], k = qkv[1], v = qkv[2];
-  } else {
-    q = W_q(detail::with_batch(query, unbatched));
-    k = W_k(detail::with_batch(key, unbatched));
-    v = W_v(detail::with_batch(value, unbatched));
-  }
-  const auto kv_heads = options.num_kv_heads();
-  auto out =
-      detail::attend_heads(detail::split_heads(q, options.num_heads()), detail::split_heads(k, kv_heads),
-                           detail::split_heads(v, kv_heads), W_o,
-                           detail::module_attention_options(mask, options.causal(), options.causal_alignment(),
-                                                            options.dropout(), is_training(), options.need_weights()),
-                           where);
-  return detail::without_batch(out, unbatched);
+  return detail::multi_head_forward(query, key, value, detail::forward_options(*this, mask, options.causal_alignment()),
+                                    "MultiHeadAttention");
 }
 
 void MultiHeadAttentionImpl::pretty_print(std::ostream& stream) const {

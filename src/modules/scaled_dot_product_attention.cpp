@@ -1,6 +1,7 @@
 // ScaledDotProductAttention: one head with learnable W_q, W_k, W_v (the tutorial's trainable attention).
 #include <attention/scaled_dot_product_attention.h>
 
+#include "../batch.h"
 #include "../paths/paths.h"
 #include "../validation.h"
 #include "checked_load.h"

@@ -100,6 +100,22 @@ rotary
     float64 from ``torch.manual_seed(8)``, positions [0, 1, 7, 65535, 65536],
     ``rotated`` with base 10000; ``positions_bt`` (2,5) and ``rotated_bt``
     with base 500 (per-batch positions).
+
+mha_gqa
+    Grouped-query multi-head attention, float64: ``torch.manual_seed(9)``;
+    E = 12, H = 6 query heads of width d = 2, Hkv = 2 key/value heads;
+    ``W_q`` (12,12), ``W_k`` (4,12), ``W_v`` (4,12), ``W_o`` (12,12) and
+    their biases ``b_q``, ``b_k``, ``b_v``, ``b_o`` from randn; x (2,5,12).
+    PyTorch has no grouped heads: each key/value head's rows of W_k, W_v
+    (and of their biases) are repeated for the 3 query heads it serves, and
+    ``torch.nn.functional.multi_head_attention_forward`` (sequence-first,
+    ``use_separate_proj_weight``) computes ``context`` (2,5,12) and the
+    per-head ``weights`` (2,6,5,5) with the causal ``attn_mask`` (True above
+    the diagonal = blocked).  ``rope_context``: the same weights with rotary
+    positions (rotate-half, base 10000, positions 0..4) applied to each head's
+    queries and keys after the projection, causal, computed step by step:
+    project, split into heads, rotate, repeat the key/value heads, masked
+    softmax, merge the heads, project by W_o.
 """
 
 import json
@@ -390,6 +406,45 @@ def case_rotary():
             "rotated_bt": t(rotate(x, positions_bt, 500.0))}
 
 
+def case_mha_gqa():
+    torch.manual_seed(9)
+    E, H, Hkv, d, T = 12, 6, 2, 2, 5
+    W_q, W_k, W_v, W_o = (torch.randn(rows, E, dtype=torch.float64)
+                          for rows in (E, Hkv * d, Hkv * d, E))
+    b_q, b_k, b_v, b_o = (torch.randn(rows, dtype=torch.float64)
+                          for rows in (E, Hkv * d, Hkv * d, E))
+    x = torch.randn(2, T, E, dtype=torch.float64)
+
+    def per_query_head(t):  # [Hkv·d, ...] -> [H·d, ...]
+        return t.view(Hkv, d, -1).repeat_interleave(H // Hkv, 0).reshape(
+            H * d, *t.shape[1:])
+
+    blocked = torch.ones(T, T, dtype=torch.bool).triu(1)
+    x_seq = x.transpose(0, 1)  # [T, B, E]
+    context, weights = torch.nn.functional.multi_head_attention_forward(
+        x_seq, x_seq, x_seq, E, H, in_proj_weight=None,
+        in_proj_bias=torch.cat([b_q, per_query_head(b_k), per_query_head(b_v)]),
+        bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0,
+        out_proj_weight=W_o, out_proj_bias=b_o, training=False,
+        need_weights=True, attn_mask=blocked, use_separate_proj_weight=True,
+        q_proj_weight=W_q, k_proj_weight=per_query_head(W_k),
+        v_proj_weight=per_query_head(W_v), average_attn_weights=False)
+
+    def heads(t, n):  # [B, T, n·d] -> [B, n, T, d]
+        return t.view(2, T, n, d).transpose(1, 2)
+    positions = torch.arange(T)
+    q = rotate(heads(x @ W_q.T + b_q, H), positions, 10000.0)
+    k = rotate(heads(x @ W_k.T + b_k, Hkv), positions, 10000.0)
+    v = heads(x @ W_v.T + b_v, Hkv)
+    rope_heads, _ = attend(q, k.repeat_interleave(H // Hkv, 1),
+                           v.repeat_interleave(H // Hkv, 1), ~blocked)
+    rope_context = rope_heads.transpose(1, 2).reshape(2, T, E) @ W_o.T + b_o
+    return {"W_q": t(W_q), "W_k": t(W_k), "W_v": t(W_v), "W_o": t(W_o),
+            "b_q": t(b_q), "b_k": t(b_k), "b_v": t(b_v), "b_o": t(b_o),
+            "x": t(x), "context": t(context.transpose(0, 1)),
+            "weights": t(weights), "rope_context": t(rope_context)}
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     ref = {
@@ -407,6 +462,7 @@ def main():
         "alibi": case_alibi(),
         "score_mod": case_score_mod(),
         "rotary": case_rotary(),
+        "mha_gqa": case_mha_gqa(),
     }
     json.dump(ref, sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")
