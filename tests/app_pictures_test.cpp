@@ -1,14 +1,14 @@
 // The program's pictures: what `attention train` writes, the full attention matrix behind `attention heatmap`,
 // and the walk-through of `attention explain` (its numbers against the tutorial's, and its pictures).
-#include "views/explain.h"
 #include "induction/checkpoint.h"
 #include "induction/pictures.h"
 #include "induction/trainer.h"
 #include "relations/checkpoint.h"
 #include "relations/data.h"
-#include "relations/trainer.h"
 #include "relations/pictures.h"
+#include "relations/trainer.h"
 #include "relations/words.h"
+#include "views/explain.h"
 
 #include "test_support.h"
 

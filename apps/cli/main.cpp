@@ -1,15 +1,15 @@
 // The `attention` command-line program: its commands, and the exit codes of command_line.h.
-#include "training/checkpoint.h"
 #include "cli/command_line.h"
-#include "views/explain.h"
+#include "cli/train_command.h"
 #include "induction/checkpoint.h"
 #include "induction/pictures.h"
-#include "views/patterns.h"
 #include "relations/checkpoint.h"
 #include "relations/model.h"
 #include "relations/pictures.h"
-#include "cli/train_command.h"
 #include "relations/words.h"
+#include "training/checkpoint.h"
+#include "views/explain.h"
+#include "views/patterns.h"
 
 #include <attention/version.h>
 

@@ -1,10 +1,10 @@
 #include "cli/train_command.h"
 
-#include "training/checkpoint.h"
 #include "cli/command_line.h"
+#include "cli/train_run.h"
 #include "induction/checkpoint.h"
 #include "relations/checkpoint.h"
-#include "cli/train_run.h"
+#include "training/checkpoint.h"
 
 #include <attention/attention.h>
 

@@ -1,9 +1,9 @@
 // `attention train --task induction`: the models, their training on generated sequences, the pictures and the
 // summary.
+#include "cli/train_run.h"
 #include "induction/checkpoint.h"
 #include "induction/pictures.h"
 #include "induction/trainer.h"
-#include "cli/train_run.h"
 
 #include <iomanip>
 #include <iostream>

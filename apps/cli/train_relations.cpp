@@ -1,10 +1,10 @@
 // `attention train --task relations`: the data, the model, its training against the similarity baseline, the
 // pictures and the summary.
+#include "cli/train_run.h"
 #include "relations/data.h"
 #include "relations/model.h"
-#include "relations/trainer.h"
 #include "relations/pictures.h"
-#include "cli/train_run.h"
+#include "relations/trainer.h"
 
 #include <iomanip>
 #include <iostream>

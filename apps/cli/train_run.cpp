@@ -1,7 +1,7 @@
 #include "cli/train_run.h"
 
-#include "training/checkpoint.h"
 #include "cli/command_line.h"
+#include "training/checkpoint.h"
 #include "training/run_folder.h"
 
 #include <unistd.h>

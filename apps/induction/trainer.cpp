@@ -1,8 +1,8 @@
 #include "induction/trainer.h"
 
 #include "training/checkpoint.h"
-#include "training/run_folder.h"
 #include "training/loop.h"
+#include "training/run_folder.h"
 
 #include <torch/torch.h>
 

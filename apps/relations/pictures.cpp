@@ -1,7 +1,7 @@
 #include "relations/pictures.h"
 
-#include "training/run_folder.h"
 #include "relations/words.h"
+#include "training/run_folder.h"
 
 #include <attention/pictures.h>
 

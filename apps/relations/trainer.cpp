@@ -1,9 +1,9 @@
 #include "relations/trainer.h"
 
-#include "training/checkpoint.h"
 #include "relations/checkpoint.h"
-#include "training/run_folder.h"
+#include "training/checkpoint.h"
 #include "training/loop.h"
+#include "training/run_folder.h"
 
 #include <torch/torch.h>
 
