@@ -135,7 +135,7 @@ TEST(WeightFilesJsonTest, NestingUpToTheLimit) {
 TEST(WeightFilesJsonTest, MalformedTextIsRefusedAtItsByte) {
   const std::string value = "syntax error while parsing value - ";
   expect_errors({
-      {"", value + "unexpected end of input; expected '[', '{', or a literal at byte 0"},
+      {"", "no JSON value, the text is empty at byte 0"},
       {"   ", value + "unexpected end of input; expected '[', '{', or a literal at byte 3"},
       {"{", "syntax error while parsing object key - unexpected end of input; expected string literal at byte 1"},
       {R"({"a" 1})", "syntax error while parsing object separator - unexpected number literal; expected ':' at byte 5"},

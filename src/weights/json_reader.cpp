@@ -169,6 +169,10 @@ class Builder {
 Json parse_json(std::string_view text, const std::string& where, uint64_t first_byte) {
   size_t read = 0;
   Builder builder(text, read, where, first_byte);
+  // Said here: nlohmann-json's own words for it differ between versions (3.11.2 and 3.11.3).
+  if (text.empty()) {
+    builder.fail("no JSON value, the text is empty", 0);
+  }
   if (text.substr(0, 3) == "\xef\xbb\xbf") {
     builder.fail("a UTF-8 byte order mark before the JSON value", 0);
   }
