@@ -6,7 +6,6 @@ set -euo pipefail
 packages=(
   cmake g++ make
   ninja-build           # the presets' generator
-  ccache                # rebuilds of the same sources in seconds (used when installed)
   libtorch-dev          # LibTorch 1.13 (CPU)
   libopenblas0-pthread  # fast BLAS for LibTorch; without it matrix products fall back to reference BLAS (~30x slower)
   libopencv-dev         # pictures
