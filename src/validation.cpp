@@ -20,13 +20,10 @@ void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, cons
   }
   TORCH_CHECK(broadcasts, where, ": mask of shape ", mask.sizes(), " does not broadcast to the scores ", scores_shape,
               " ([batch, heads, query length, key length])");
-  // Only on the CPU, where it is one reduction: elsewhere reading the result back (.item()) would wait for the
-  // device on every call.
+  // Only on the CPU: elsewhere reading the result back (.item()) would wait for the device on every call.
   if (mask.is_floating_point() && mask.numel() > 0 && mask.device().is_cpu()) {
-    const auto is_zero = mask == 0, is_one = mask == 1;
-    // 0 for a 0, 1 for a 1, 2 for any other value: a maximum of 1 means only 0s and 1s, and some 1s.
-    const auto kind = is_one.to(torch::kByte) + 2 * (is_zero | is_one).logical_not().to(torch::kByte);
-    TORCH_CHECK(kind.max().item<uint8_t>() != 1, where,
+    const bool only_zeros_and_ones = ((mask == 0) | (mask == 1)).all().item<bool>();
+    TORCH_CHECK(!(only_zeros_and_ones && (mask == 1).any().item<bool>()), where,
                 ": the floating mask holds only 0s and 1s, which looks like a multiplicative mask. Floating masks are "
                 "ADDED to the scores (use 0 to keep and -inf to block), or pass a bool mask (true = may attend)");
   }
