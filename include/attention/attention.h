@@ -10,6 +10,7 @@
 #include <attention/functional.h>
 #include <attention/kv_cache.h>
 #include <attention/multi_head_attention.h>
+#include <attention/paged_kv_cache.h>
 #include <attention/positions.h>
 #include <attention/scaled_dot_product_attention.h>
 #include <attention/simple_attention.h>

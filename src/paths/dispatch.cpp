@@ -85,7 +85,9 @@ AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, con
         return {fused_attention(plan, options), torch::Tensor(), torch::Tensor()};
       case AttentionPath::Tiled: {
         const auto block = options.block_size();
-        const Segment every_batch{plan.rule, 0, plan.query.size(0)};
+        Segment every_batch;
+        every_batch.rule = plan.rule;
+        every_batch.batch_end = plan.query.size(0);
         const auto result = tiled_attention(plan.query, plan.key, plan.value, plan.scale, {every_batch},
                                             block > 0 ? block : kDefaultQueryBlock,
                                             block > 0 ? block : kDefaultKeyBlock, plan.block_mask);

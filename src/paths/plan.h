@@ -77,11 +77,19 @@ void check_mask_mod_result(const torch::Tensor& attended, torch::IntArrayRef til
 
 /// One sequence's rows in the canonical tensors: dense batches are one Segment of every batch, starting at row 0;
 /// varlen_attention's sequences are one Segment each, of batch 0, at their offsets in the packed rows.
+/// A PagedKVCache's sequence instead keeps its keys in blocks of `block` rows listed by `key_blocks`.
 struct Segment {
   ScoreRule rule;  // its lengths, offset and masks
   int64_t batch_begin = 0, batch_end = 1;
   int64_t query_start = 0, key_start = 0;  // its first query row and key row in the tensors
   int64_t sequence = -1;                   // varlen: the sequence's index; -1 for dense batches
+  std::vector<int64_t> key_blocks;         // paged: the block of keys [i·block, (i + 1)·block); empty otherwise
+
+  /// The row in the key tensor of key `position`; paged, tiles never cross a block of `block` rows.
+  int64_t key_row(int64_t position, int64_t block) const {
+    return key_blocks.empty() ? key_start + position
+                              : key_blocks[static_cast<size_t>(position / block)] * block + position % block;
+  }
 };
 
 /// The inputs of scaled_dot_product_attention in the canonical layout, and the rule for their scores.

@@ -76,7 +76,8 @@ struct Tiling : torch::CustomClassHolder {
   double scale = 1.0;
   int64_t query_block = 0;
   int64_t key_block = 0;
-  TileStates tiles;  // under a block mask (then query_block = key_block = its block size)
+  TileStates tiles;            // under a block mask (then query_block = key_block = its block size)
+  bool aligned_tiles = false;  // tiles start at multiples of their size: a block mask's blocks, a paged cache's
 
   /// Whether a score_mod re-enters autograd (which then stays on the calling thread).
   bool has_score_mod() const { return !segments.empty() && segments.front().rule.score_mod != nullptr; }
@@ -235,8 +236,7 @@ template <typename StateOf, typename Tile>
 void for_each_tile(const Tiling& tiling, std::pair<int64_t, int64_t> range, int64_t block, const StateOf& state_of,
                    const Tile& tile) {
   const auto [first, last] = range;
-  for (int64_t start = tiling.tiles.defined() ? Tiling::tile_start(first, block) : first; start < last;
-       start += block) {
+  for (int64_t start = tiling.aligned_tiles ? Tiling::tile_start(first, block) : first; start < last; start += block) {
     const auto state = tiling.tiles.defined() ? state_of(start / block) : BlockMask::kPartial;
     if (state != BlockMask::kEmpty) {
       tile(start, std::min(start + block, last), state == BlockMask::kPartial);
@@ -260,7 +260,7 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
     for_each_block(tiling->segments, query, query_len, tiling->query_block, /*parallel=*/true,
                    [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
                      const auto& rule = segment.rule;
-                     const auto row0 = segment.query_start, key0 = segment.key_start;
+                     const auto row0 = segment.query_start;
                      const auto queries =
                          query_rows(query, slab, row0 + q0, row0 + q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
                      auto row_shape = queries.sizes().vec();
@@ -275,8 +275,9 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
                      for_each_tile(
                          *tiling, rule.key_range(q0, q1), tiling->key_block, state_of,
                          [&](int64_t k0, int64_t k1, bool use_mask_mod) {
-                           const auto keys = key_rows(key, slab, key0 + k0, key0 + k1, accumulate),
-                                      values = key_rows(value, slab, key0 + k0, key0 + k1, accumulate);
+                           const auto row = segment.key_row(k0, tiling->key_block);
+                           const auto keys = key_rows(key, slab, row, row + k1 - k0, accumulate),
+                                      values = key_rows(value, slab, row, row + k1 - k0, accumulate);
                            const auto scores =
                                merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
                                                       /*in_place=*/true, use_mask_mod));  // [b, h, G·bq, bk]
@@ -329,7 +330,6 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
     for_each_block(tiling->segments, query, query_len, tiling->query_block, parallel,
                    [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
                      const auto& rule = segment.rule;
-                     const auto key0 = segment.key_start;
                      const auto rows = rows_of(segment, slab, q0, q1);
                      auto grad = torch::zeros_like(rows.queries);  // [b, h, G·bq, d]
                      const auto state_of = [&](int64_t key_block) {
@@ -337,8 +337,9 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
                      };
                      for_each_tile(*tiling, rule.key_range(q0, q1), tiling->key_block, state_of,
                                    [&](int64_t k0, int64_t k1, bool use_mask_mod) {
-                                     const auto keys = key_rows(key, slab, key0 + k0, key0 + k1, accumulate),
-                                                values = key_rows(value, slab, key0 + k0, key0 + k1, accumulate);
+                                     const auto row = segment.key_row(k0, tiling->key_block);
+                                     const auto keys = key_rows(key, slab, row, row + k1 - k0, accumulate),
+                                                values = key_rows(value, slab, row, row + k1 - k0, accumulate);
                                      const auto tile = tile_gradients(rule, rows, keys, values, slab, q0, k0,
                                                                       use_mask_mod, /*accumulate_captured=*/false);
                                      grad.add_(torch::matmul(tile.score_gradient, keys));
@@ -351,9 +352,9 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
     for_each_block(tiling->segments, key, key_len, tiling->key_block, parallel,
                    [&](const Segment& segment, const Slab& slab, int64_t k0, int64_t k1) {
                      const auto& rule = segment.rule;
-                     const auto key0 = segment.key_start;
-                     const auto keys = key_rows(key, slab, key0 + k0, key0 + k1, accumulate),
-                                values = key_rows(value, slab, key0 + k0, key0 + k1, accumulate);
+                     const auto row = segment.key_row(k0, tiling->key_block);
+                     const auto keys = key_rows(key, slab, row, row + k1 - k0, accumulate),
+                                values = key_rows(value, slab, row, row + k1 - k0, accumulate);
                      auto grad_keys = torch::zeros_like(keys), grad_values = torch::zeros_like(values);
                      const auto state_of = [&](int64_t query_block) {
                        return tiling->tiles.at(slab, query_block, k0 / tiling->key_block);
@@ -367,8 +368,8 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
                                      grad_values.add_(torch::matmul(tile.weights.transpose(-2, -1), rows.grad_context));
                                      grad_keys.add_(torch::matmul(tile.score_gradient.transpose(-2, -1), rows.queries));
                                    });
-                     slab.of(grad_key).slice(2, key0 + k0, key0 + k1).copy_(grad_keys);
-                     slab.of(grad_value).slice(2, key0 + k0, key0 + k1).copy_(grad_values);
+                     slab.of(grad_key).slice(2, row, row + k1 - k0).copy_(grad_keys);
+                     slab.of(grad_value).slice(2, row, row + k1 - k0).copy_(grad_values);
                    });
     return {grad_query, grad_key, grad_value, torch::Tensor()};
   }
@@ -388,6 +389,8 @@ TiledResult tiled_attention(const torch::Tensor& query, const torch::Tensor& key
     tiling->query_block = tiling->key_block = block_mask.block_size();
     tiling->tiles = TileStates(block_mask.blocks(), query.size(1), query.size(2));
   }
+  tiling->aligned_tiles = block_mask.defined() || std::any_of(tiling->segments.begin(), tiling->segments.end(),
+                                                              [](const Segment& s) { return !s.key_blocks.empty(); });
   const auto outputs = TiledAttention::apply(query, key, value, tiling);
   return {outputs[0], outputs[1]};
 }
