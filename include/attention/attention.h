@@ -10,6 +10,7 @@
 #include <attention/kv_cache.h>
 #include <attention/multi_head_attention.h>
 #include <attention/positions.h>
+#include <attention/rms_norm.h>
 #include <attention/scaled_dot_product_attention.h>
 #include <attention/simple_attention.h>
 #include <attention/state_dict.h>
