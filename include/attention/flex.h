@@ -37,7 +37,8 @@ struct ScoreIndex {
 using ScoreMod = std::function<torch::Tensor(const torch::Tensor& scores, const ScoreIndex& index)>;
 
 /// FlexAttention's mask_mod: a bool tensor that broadcasts to the tile of the ScoreIndex, true where the query may
-/// attend the key. Pure, like a ScoreMod, and called from several threads at once on the CPU.
+/// attend the key. Pure, like a ScoreMod, and called from several threads at once on the CPU. Combine the index
+/// tensors by broadcasting only: they have 5 dimensions on the attention paths and 4 in create_block_mask().
 using MaskMod = std::function<torch::Tensor(const ScoreIndex& index)>;
 
 /// The score_mod `cap · tanh(score / cap)` (Gemma 2's soft-capping): scores stay within (-cap, cap). cap > 0.
