@@ -352,6 +352,11 @@ TEST_F(SinksTest, ModulesMatchTheReferenceAndTheFunctional) {
   mha->to(torch::kDouble);
   copy_by_name(*mha, module_sinks_parameters());
   expect_close(mha(x, x, x).context, reference("module_sinks", "context"), 1e-12);
+  // Without weights (the tiled path): the same context.
+  SelfAttention fast(SelfAttentionOptions(8, 2).bias(false).causal(true).sinks(true).need_weights(false));
+  fast->to(torch::kDouble);
+  copy_by_name(*fast, module_sinks_parameters());
+  expect_close(fast(x).context, reference("module_sinks", "context"), 1e-12);
   // Token by token with a cache: the same context.
   KVCache cache;
   std::vector<torch::Tensor> steps;
