@@ -4,6 +4,7 @@
 
 #include <attention/kv_cache.h>
 #include <attention/positions.h>
+#include <attention/rms_norm.h>
 
 #include "batch.h"
 #include "paths/paths.h"
@@ -66,6 +67,13 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
   q = split_into_heads(q, H);    // [B, H, Tq, d]
   k = split_into_heads(k, Hkv);  // [B, Hkv, Tk, d]
   v = split_into_heads(v, Hkv);  // [B, Hkv, Tk, dv]
+  // QK-norm: each head's queries and keys, before rope rotates them and before the keys are cached.
+  if (options.q_norm_weight().defined()) {
+    q = rms_norm(q, options.q_norm_weight(), options.qk_norm_eps());
+  }
+  if (options.k_norm_weight().defined()) {
+    k = rms_norm(k, options.k_norm_weight(), options.qk_norm_eps());
+  }
   auto* cache = options.kv_cache();
   const int64_t past = cache != nullptr ? cache->size() : 0;
   if (options.rope()) {

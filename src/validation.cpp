@@ -276,6 +276,37 @@ void check_multi_head_inputs(const torch::Tensor& query, const torch::Tensor& ke
                 " rows / num_heads ", H, ")");
     TORCH_CHECK(options.rope_base() > 0, where, ": rope_base must be > 0, got ", options.rope_base());
   }
+  struct Norm {
+    const char* name;
+    const torch::Tensor& weight;
+  };
+  const std::array<Norm, 2> norms{
+      {{"q_norm_weight", options.q_norm_weight()}, {"k_norm_weight", options.k_norm_weight()}}};
+  for (const auto& [name, weight] : norms) {
+    if (!weight.defined()) {
+      continue;
+    }
+    TORCH_CHECK(weight.dim() == 1 && weight.size(0) == d, where, ": ", name, " must be [d] = [", d,
+                "], one value per element of a head (d = W_q_weight's rows ", W_q.size(0), " / num_heads ", H,
+                "), got ", weight.sizes());
+    TORCH_CHECK(weight.scalar_type() == query.scalar_type() && weight.device() == query.device(), where, ": ", name,
+                " is ", weight.scalar_type(), " on ", weight.device(), ", the query ", query.scalar_type(), " on ",
+                query.device(), "; they must match (module->to(...) converts a module's weights)");
+    TORCH_CHECK(options.qk_norm_eps() > 0, where, ": qk_norm_eps must be > 0, got ", options.qk_norm_eps());
+  }
+}
+
+void check_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps, const char* where) {
+  check_floating(x, where, "x");
+  TORCH_CHECK(x.dim() >= 1, where, ": x must have a last dimension to normalise ([..., dim]), got a scalar");
+  TORCH_CHECK(weight.defined() && weight.dim() == 1, where, ": weight must be a vector [dim], got ",
+              weight.defined() ? weight.sizes() : torch::IntArrayRef{});
+  TORCH_CHECK(x.size(-1) == weight.size(0), where, ": x's last dimension (", x.size(-1), ") must be weight's size (",
+              weight.size(0), "): x ", x.sizes(), ", weight ", weight.sizes());
+  TORCH_CHECK(weight.scalar_type() == x.scalar_type() && weight.device() == x.device(), where, ": weight is ",
+              weight.scalar_type(), " on ", weight.device(), ", x ", x.scalar_type(), " on ", x.device(),
+              "; they must match (module->to(...) converts a module's weights)");
+  TORCH_CHECK(eps > 0, where, ": eps must be > 0, got ", eps);
 }
 
 void check_dropout(double p, const char* where) {

@@ -39,9 +39,14 @@ void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, c
 /// Throws unless multi_head_attention_forward() can compute these inputs with these options: the weights defined
 /// matrices, the inputs as check_module_inputs() for the weights' input widths, weights and biases of the query's
 /// dtype and device, H and Hkv > 0 with Hkv dividing H, W_q `[H·d, E]`, W_k `[Hkv·d, kdim]`, W_v `[Hkv·dv, vdim]`,
-/// W_o `[E, H·dv]`, each bias `[rows of its weight]` or undefined, and with rope an even d and a base > 0.
+/// W_o `[E, H·dv]`, each bias `[rows of its weight]` or undefined, with rope an even d and a base > 0, and
+/// q_norm_weight and k_norm_weight `[d]` of the query's dtype and device or undefined, with qk_norm_eps > 0.
 void check_multi_head_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                              const MultiHeadAttentionForwardOptions& options, const char* where);
+
+/// Throws unless rms_norm() can normalise x `[..., dim]` (floating) with weight `[dim]` of x's dtype and device, and
+/// eps > 0.
+void check_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps, const char* where);
 
 /// Throws unless 0 <= p < 1.
 void check_dropout(double p, const char* where);

@@ -12,6 +12,7 @@
 #include <attention/multi_head_attention.h>
 #include <attention/paged_kv_cache.h>
 #include <attention/positions.h>
+#include <attention/rms_norm.h>
 #include <attention/scaled_dot_product_attention.h>
 #include <attention/simple_attention.h>
 #include <attention/state_dict.h>

@@ -269,6 +269,16 @@ struct ATTENTION_API MultiHeadAttentionForwardOptions {
 
  private:
   KVCache* kv_cache_ = nullptr;
+
+ public:
+  /// QK-norm (Qwen3, OLMo 2, Gemma 3): the weight `[d]` of an RMS normalisation (rms_norm()) of each query head,
+  /// applied after the heads are split, before rope and before the keys meet the cache. Undefined (the default):
+  /// none.
+  TORCH_ARG(torch::Tensor, q_norm_weight) = {};
+  /// The same for each key head, `[d]`. Undefined (the default): none.
+  TORCH_ARG(torch::Tensor, k_norm_weight) = {};
+  /// The epsilon of both normalisations, > 0. Default: 1e-6.
+  TORCH_ARG(double, qk_norm_eps) = 1e-6;
 };
 
 /// Multi-head attention as a function of its weights, the math of MultiHeadAttention and SelfAttention:

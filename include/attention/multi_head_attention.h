@@ -6,6 +6,7 @@
 #include <attention/export.h>
 #include <attention/functional.h>
 #include <attention/kv_cache.h>
+#include <attention/rms_norm.h>
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/activation.h>
@@ -15,6 +16,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace attention {
@@ -60,6 +62,10 @@ struct MultiHeadOptionsBase {
   ATTENTION_SHARED_ARG(bool, causal) = false;
   /// Return the per-head weights; false skips them (the fast path). Default: true.
   ATTENTION_SHARED_ARG(bool, need_weights) = true;
+  /// Attention sinks (gpt-oss): the module registers a learnable parameter `sinks` `[H]`, one extra logit per
+  /// query head in each row's softmax whose probability is discarded (AttentionOptions::sinks), initialised to
+  /// zeros. Default: false.
+  ATTENTION_SHARED_ARG(bool, sinks) = false;
 };
 
 #undef ATTENTION_SHARED_ARG
@@ -68,7 +74,7 @@ struct MultiHeadOptionsBase {
 
 /// Options of MultiHeadAttention. Required: `embed_dim` (width of queries and of the output) and
 /// `num_heads`, which must divide `embed_dim`. Optional: num_kv_heads, bias, dropout, causal, need_weights (shared
-/// with SelfAttentionOptions, above), and kdim, vdim, causal_alignment.
+/// with SelfAttentionOptions, above: also sinks), and kdim, vdim, causal_alignment.
 struct ATTENTION_API MultiHeadAttentionOptions : detail::MultiHeadOptionsBase<MultiHeadAttentionOptions> {
   MultiHeadAttentionOptions(int64_t embed_dim, int64_t num_heads)
       : MultiHeadOptionsBase(embed_dim, num_heads), kdim_(embed_dim), vdim_(embed_dim) {}
@@ -82,9 +88,9 @@ struct ATTENTION_API MultiHeadAttentionOptions : detail::MultiHeadOptionsBase<Mu
 
 /// Multi-head attention: heads computed in one batched pass, no per-head loop. Submodules `W_q`
 /// (embed_dim → embed_dim), `W_k` (kdim → Hkv·d), `W_v` (vdim → Hkv·d), `W_o` (embed_dim → embed_dim),
-/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation. forward() is
-/// multi_head_attention_forward() of these weights: when query, key and value are the same tensor, the three input
-/// projections are one matrix product.
+/// all `torch::nn::Linear`, created in that order with LibTorch's default initialisation, then the parameter
+/// `sinks` `[H]` (zeros) with options.sinks(true). forward() is multi_head_attention_forward() of these weights: when
+/// query, key and value are the same tensor, the three input projections are one matrix product.
 ///
 /// Example:
 ///   attention::MultiHeadAttention mha(attention::MultiHeadAttentionOptions(64, 8));
@@ -112,6 +118,8 @@ class ATTENTION_API MultiHeadAttentionImpl : public torch::nn::Cloneable<MultiHe
   torch::nn::Linear W_k = nullptr;
   torch::nn::Linear W_v = nullptr;
   torch::nn::Linear W_o = nullptr;
+  /// The attention sinks `[H]` with options.sinks(true); undefined otherwise.
+  torch::Tensor sinks;
 
  protected:
   FORWARD_HAS_DEFAULT_ARGS({3, torch::nn::AnyValue(torch::Tensor())})
@@ -127,7 +135,7 @@ TORCH_MODULE(MultiHeadAttention);
 ATTENTION_API void import_weights(MultiHeadAttentionImpl& target, const torch::nn::MultiheadAttentionImpl& source);
 
 /// Options of SelfAttention: those of MultiHeadAttention with query = key = value (embed_dim, num_heads,
-/// num_kv_heads, bias, dropout, causal, need_weights), and rotary positions.
+/// num_kv_heads, bias, dropout, causal, need_weights, sinks), rotary positions and QK-norm.
 struct ATTENTION_API SelfAttentionOptions : detail::MultiHeadOptionsBase<SelfAttentionOptions> {
   SelfAttentionOptions(int64_t embed_dim, int64_t num_heads) : MultiHeadOptionsBase(embed_dim, num_heads) {}
   /// Rotate the queries and keys of each head by their positions (rotary_embedding(), rotate-half convention);
@@ -135,12 +143,18 @@ struct ATTENTION_API SelfAttentionOptions : detail::MultiHeadOptionsBase<SelfAtt
   TORCH_ARG(bool, rope) = false;
   /// The base of the rotary frequencies. Default: 10000.
   TORCH_ARG(double, rope_base) = 10000.0;
+  /// QK-norm (Qwen3, OLMo 2, Gemma 3): set, each head's queries and keys are RMS-normalised (rms_norm()) with this
+  /// epsilon (> 0) by the submodules `q_norm` and `k_norm`, RMSNorms of the head width d, before rope and before the
+  /// keys are cached. Unset (the default): none.
+  TORCH_ARG(std::optional<double>, qk_norm) = std::nullopt;
 };
 
 /// Multi-head self-attention of x over itself: a MultiHeadAttention whose query, key and value are x, with
 /// the three input projections fused into one matrix product, optional rotary positions, and generation with a
 /// key/value cache. Submodules `W_q`, `W_k`, `W_v`, `W_o` as in MultiHeadAttention, so weights move between the
-/// two by name; forward() is multi_head_attention_forward() of these weights.
+/// two by name, then with options.qk_norm the RMSNorms `q_norm` and `k_norm` (parameters `q_norm.weight`,
+/// `k_norm.weight` `[d]`, as Hugging Face's Qwen3 names them within its attention), and with options.sinks the
+/// parameter `sinks` `[H]`; forward() is multi_head_attention_forward() of these weights.
 ///
 /// Example:
 ///   attention::SelfAttention self(attention::SelfAttentionOptions(64, 8).causal(true));
@@ -173,6 +187,11 @@ class ATTENTION_API SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentio
   torch::nn::Linear W_k = nullptr;
   torch::nn::Linear W_v = nullptr;
   torch::nn::Linear W_o = nullptr;
+  /// The QK-norm of the queries and keys with options.qk_norm; empty (nullptr) otherwise.
+  RMSNorm q_norm = nullptr;
+  RMSNorm k_norm = nullptr;
+  /// The attention sinks `[H]` with options.sinks(true); undefined otherwise.
+  torch::Tensor sinks;
 
  protected:
   FORWARD_HAS_DEFAULT_ARGS({1, torch::nn::AnyValue(torch::Tensor())})

@@ -32,8 +32,8 @@ AttentionOptions module_attention_options(const torch::Tensor& mask, bool causal
                                           double dropout, bool training, bool need_weights);
 
 /// The structure of a multi-head module (MultiHeadAttentionImpl, SelfAttentionImpl), for its reset(): checks its
-/// options, then registers W_q (E → E), W_k (kdim → Hkv·d), W_v (vdim → Hkv·d) and W_o (E → E) in that order.
-/// Returns the head sizes.
+/// options, then registers W_q (E → E), W_k (kdim → Hkv·d), W_v (vdim → Hkv·d) and W_o (E → E) in that order, and
+/// with options.sinks() the parameter `sinks` [H] of zeros. Returns the head sizes.
 template <typename Module>
 HeadSizes register_projections(Module& module, int64_t kdim, int64_t vdim, const char* where) {
   const auto& options = module.options;
@@ -46,19 +46,28 @@ HeadSizes register_projections(Module& module, int64_t kdim, int64_t vdim, const
   module.W_k = module.register_module("W_k", make_linear(kdim, kv_width, options.bias()));
   module.W_v = module.register_module("W_v", make_linear(vdim, kv_width, options.bias()));
   module.W_o = module.register_module("W_o", make_linear(E, E, options.bias()));
+  if (options.sinks()) {
+    module.sinks = module.register_parameter("sinks", torch::zeros({sizes.heads}));
+  }
   return sizes;
 }
 
-/// reset_parameters() of a multi-head module: LibTorch's default initialisation of W_q, W_k, W_v, W_o again.
+/// reset_parameters() of a multi-head module: LibTorch's default initialisation of W_q, W_k, W_v, W_o again, and
+/// the sinks (when it has them) back to zeros.
 template <typename Module>
 void reset_projection_parameters(Module& module) {
   for (auto* linear : {&module.W_q, &module.W_k, &module.W_v, &module.W_o}) {
     (*linear)->reset_parameters();
   }
+  if (module.sinks.defined()) {
+    torch::NoGradGuard no_grad;
+    module.sinks.zero_();
+  }
 }
 
 /// multi_head_attention_forward()'s options for a multi-head module: its weights and biases, head counts and
-/// attention settings, with `mask` and `alignment`, and dropout active in training mode.
+/// attention settings (its sinks among them, undefined without), with `mask` and `alignment`, and dropout active in
+/// training mode.
 template <typename Module>
 MultiHeadAttentionForwardOptions forward_options(const Module& module, const torch::Tensor& mask,
                                                  CausalAlignment alignment) {
@@ -71,7 +80,8 @@ MultiHeadAttentionForwardOptions forward_options(const Module& module, const tor
       .W_v_bias(module.W_v->bias)
       .W_o_bias(module.W_o->bias)
       .attention_options(module_attention_options(mask, options.causal(), alignment, options.dropout(),
-                                                  module.is_training(), options.need_weights()));
+                                                  module.is_training(), options.need_weights())
+                             .sinks(module.sinks));
 }
 
 }  // namespace attention::detail

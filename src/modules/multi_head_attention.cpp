@@ -34,7 +34,11 @@ void MultiHeadAttentionImpl::pretty_print(std::ostream& stream) const {
     stream << ", kdim=" << options.kdim() << ", vdim=" << options.vdim();
   }
   stream << ", bias=" << std::boolalpha << options.bias() << ", causal=" << options.causal()
-         << ", dropout=" << options.dropout() << ")";
+         << ", dropout=" << options.dropout();
+  if (options.sinks()) {
+    stream << ", sinks=true";
+  }
+  stream << ")";
 }
 
 void MultiHeadAttentionImpl::load(torch::serialize::InputArchive& archive) { detail::load_checked(*this, archive); }

@@ -22,9 +22,21 @@ void SelfAttentionImpl::reset() {
   TORCH_CHECK(!options.rope() || sizes.head_dim % 2 == 0, kWhere, ": rope needs an even head width, got ",
               sizes.head_dim, " (embed_dim ", E, " / num_heads ", options.num_heads(), ")");
   TORCH_CHECK(!options.rope() || options.rope_base() > 0, kWhere, ": rope_base must be > 0, got ", options.rope_base());
+  if (const auto eps = options.qk_norm()) {
+    TORCH_CHECK(*eps > 0, kWhere, ": qk_norm's epsilon must be > 0, got ", *eps);
+    q_norm = register_module("q_norm", RMSNorm(RMSNormOptions(sizes.head_dim).eps(*eps)));
+    k_norm = register_module("k_norm", RMSNorm(RMSNormOptions(sizes.head_dim).eps(*eps)));
+  }
 }
 
-void SelfAttentionImpl::reset_parameters() { detail::reset_projection_parameters(*this); }
+void SelfAttentionImpl::reset_parameters() {
+  detail::reset_projection_parameters(*this);
+  for (auto* norm : {&q_norm, &k_norm}) {
+    if (!norm->is_empty()) {
+      (*norm)->reset_parameters();
+    }
+  }
+}
 
 AttentionOutput SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
   return attend_to_self(x, mask, nullptr);
@@ -37,12 +49,14 @@ AttentionOutput SelfAttentionImpl::forward_cached(const torch::Tensor& x_new, KV
 
 AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const torch::Tensor& mask, KVCache* cache) {
   // x's tokens are the newest: after the cached ones (bottom-right alignment).
-  return detail::multi_head_forward(x, x, x,
-                                    detail::forward_options(*this, mask, CausalAlignment::BottomRight)
-                                        .rope(options.rope())
-                                        .rope_base(options.rope_base())
-                                        .kv_cache(cache),
-                                    kWhere);
+  auto settings = detail::forward_options(*this, mask, CausalAlignment::BottomRight)
+                      .rope(options.rope())
+                      .rope_base(options.rope_base())
+                      .kv_cache(cache);
+  if (options.qk_norm()) {
+    settings.q_norm_weight(q_norm->weight).k_norm_weight(k_norm->weight).qk_norm_eps(*options.qk_norm());
+  }
+  return detail::multi_head_forward(x, x, x, settings, kWhere);
 }
 
 void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
@@ -54,6 +68,12 @@ void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
          << ", dropout=" << options.dropout();
   if (options.rope()) {
     stream << ", rope_base=" << options.rope_base();
+  }
+  if (options.qk_norm()) {
+    stream << ", qk_norm_eps=" << *options.qk_norm();
+  }
+  if (options.sinks()) {
+    stream << ", sinks=true";
   }
   stream << ")";
 }

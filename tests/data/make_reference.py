@@ -116,6 +116,24 @@ mha_gqa
     queries and keys after the projection, causal, computed step by step:
     project, split into heads, rotate, repeat the key/value heads, masked
     softmax, merge the heads, project by W_o.
+
+qk_norm
+    Qwen3-style self-attention with QK-norm, float64: ``torch.manual_seed(18)``;
+    E = 16, H = 4 query heads of width d = 4, Hkv = 2 key/value heads, no
+    biases; ``W_q`` (16,16), ``W_k`` (8,16), ``W_v`` (8,16), ``W_o`` (16,16),
+    ``q_norm`` and ``k_norm`` weights (4) from randn; x (2,5,16).  Each head's
+    queries and keys are RMS-normalised (Qwen3RMSNorm, eps 1e-6) BEFORE the
+    rotary positions (rotate-half, base 10000), causal; ``context`` (2,5,16).
+    ``decoded_context`` (2,2,16): the last 2 tokens decoded one by one with a
+    key/value cache that holds the first 3 (normalised, rotated keys).
+
+module_sinks
+    Self-attention with attention sinks (gpt-oss), float64:
+    ``torch.manual_seed(19)``; E = 8, H = 2 heads of width d = 4, no biases;
+    ``W_q``, ``W_k``, ``W_v``, ``W_o`` (8,8), ``sinks`` (2) from randn; x
+    (1,4,8); causal.  Each row's softmax has one extra logit ``sinks[h]``
+    whose probability is discarded; ``context`` (1,4,8) and ``grad_sinks`` of
+    the sin-weighted loss.
 """
 
 import json
@@ -445,6 +463,74 @@ def case_mha_gqa():
             "weights": t(weights), "rope_context": t(rope_context)}
 
 
+def rms_norm(x, weight, eps):
+    """Hugging Face's Qwen3RMSNorm (x float64 here, so no float32 detour)."""
+    variance = x.pow(2).mean(-1, keepdim=True)
+    return weight * (x * torch.rsqrt(variance + eps))
+
+
+def case_qk_norm():
+    torch.manual_seed(18)
+    E, H, Hkv, d, T, B, eps = 16, 4, 2, 4, 5, 2, 1e-6
+    W_q, W_k, W_v, W_o = (torch.randn(rows, E, dtype=torch.float64)
+                          for rows in (E, Hkv * d, Hkv * d, E))
+    q_norm, k_norm = (torch.randn(d, dtype=torch.float64) for _ in range(2))
+    x = torch.randn(B, T, E, dtype=torch.float64)
+
+    def heads(t, n):  # [B, T, n·d] -> [B, n, T, d]
+        return t.view(B, t.shape[1], n, d).transpose(1, 2)
+
+    def project(tokens, first):  # queries, keys, values of tokens at first..
+        positions = torch.arange(first, first + tokens.shape[1])
+        q = rotate(rms_norm(heads(tokens @ W_q.T, H), q_norm, eps), positions,
+                   10000.0)
+        k = rotate(rms_norm(heads(tokens @ W_k.T, Hkv), k_norm, eps),
+                   positions, 10000.0)
+        return q, k, heads(tokens @ W_v.T, Hkv)
+
+    def attend_heads(q, k, v):  # bottom-right causal, merged, projected
+        Tq, Tk = q.shape[2], k.shape[2]
+        allowed = torch.ones(Tq, Tk, dtype=torch.bool).tril(Tk - Tq)
+        out, _ = attend(q, k.repeat_interleave(H // Hkv, 1),
+                        v.repeat_interleave(H // Hkv, 1), allowed)
+        return out.transpose(1, 2).reshape(B, Tq, E) @ W_o.T
+
+    context = attend_heads(*project(x, 0))
+    _, keys, values = project(x[:, :3], 0)  # the cache after 3 tokens
+    decoded = []
+    for i in (3, 4):
+        q, k, v = project(x[:, i:i + 1], i)
+        keys, values = torch.cat([keys, k], 2), torch.cat([values, v], 2)
+        decoded.append(attend_heads(q, keys, values))
+    return {"W_q": t(W_q), "W_k": t(W_k), "W_v": t(W_v), "W_o": t(W_o),
+            "q_norm": t(q_norm), "k_norm": t(k_norm), "x": t(x),
+            "context": t(context),
+            "decoded_context": t(torch.cat(decoded, 1))}
+
+
+def case_module_sinks():
+    torch.manual_seed(19)
+    E, H, d, T = 8, 2, 4, 4
+    W_q, W_k, W_v, W_o = (torch.randn(E, E, dtype=torch.float64)
+                          for _ in range(4))
+    sinks = torch.randn(H, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(1, T, E, dtype=torch.float64)
+
+    def heads(t):  # [1, T, H·d] -> [1, H, T, d]
+        return t.view(1, T, H, d).transpose(1, 2)
+    q, k, v = heads(x @ W_q.T), heads(x @ W_k.T), heads(x @ W_v.T)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+    blocked = torch.ones(T, T, dtype=torch.bool).triu(1)
+    scores = scores.masked_fill(blocked, float("-inf"))
+    sink_logits = sinks.view(1, H, 1, 1).expand(1, H, T, 1)
+    weights = torch.softmax(torch.cat([scores, sink_logits], -1), -1)[..., :T]
+    context = (weights @ v).transpose(1, 2).reshape(1, T, E) @ W_o.T
+    grad_sinks, = grads_of(context, sinks)
+    return {"W_q": t(W_q), "W_k": t(W_k), "W_v": t(W_v), "W_o": t(W_o),
+            "sinks": t(sinks), "x": t(x), "context": t(context),
+            "grad_sinks": t(grad_sinks)}
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     ref = {
@@ -463,6 +549,8 @@ def main():
         "score_mod": case_score_mod(),
         "rotary": case_rotary(),
         "mha_gqa": case_mha_gqa(),
+        "qk_norm": case_qk_norm(),
+        "module_sinks": case_module_sinks(),
     }
     json.dump(ref, sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")
