@@ -19,8 +19,19 @@ namespace attention {
 namespace detail {
 namespace {
 
-/// The three input projections of x `[B, T, E]` as one matrix product (self-attention): q `[B, T, H·d]`, k
-/// `[B, T, Hkv·d]`, v `[B, T, Hkv·dv]`. A missing bias among several counts as zeros.
+/// `[B, T, n·d]` → `[B, n, T, d]` (a view).
+torch::Tensor split_into_heads(const torch::Tensor& x, int64_t heads) {
+  const auto B = x.size(0), T = x.size(1);
+  return x.view({B, T, heads, x.size(2) / heads}).transpose(1, 2);
+}
+
+/// Positions first, first + 1, ..., first + length - 1 on `device`.
+torch::Tensor token_positions(int64_t first, int64_t length, torch::Device device) {
+  return torch::arange(first, first + length, torch::TensorOptions(torch::kLong).device(device));
+}
+
+}  // namespace
+
 std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const MultiHeadAttentionForwardOptions& options) {
   const std::array<torch::Tensor, 3> weights{options.W_q_weight(), options.W_k_weight(), options.W_v_weight()};
   const std::array<torch::Tensor, 3> biases{options.W_q_bias(), options.W_k_bias(), options.W_v_bias()};
@@ -36,19 +47,6 @@ std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const Mult
   const auto parts = packed.split_with_sizes({weights[0].size(0), weights[1].size(0), weights[2].size(0)}, -1);
   return {parts[0], parts[1], parts[2]};
 }
-
-/// `[B, T, n·d]` → `[B, n, T, d]` (a view).
-torch::Tensor split_into_heads(const torch::Tensor& x, int64_t heads) {
-  const auto B = x.size(0), T = x.size(1);
-  return x.view({B, T, heads, x.size(2) / heads}).transpose(1, 2);
-}
-
-/// Positions first, first + 1, ..., first + length - 1 on `device`.
-torch::Tensor token_positions(int64_t first, int64_t length, torch::Device device) {
-  return torch::arange(first, first + length, torch::TensorOptions(torch::kLong).device(device));
-}
-
-}  // namespace
 
 AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                                    const MultiHeadAttentionForwardOptions& options, const char* where) {

@@ -189,6 +189,38 @@ TEST_F(QkNormTest, DecodingWithACacheMatchesTheReference) {
   }
 }
 
+TEST_F(QkNormTest, PagedDecodingOfARaggedBatchMatchesTheReference) {
+  auto self = qwen3_from_reference();
+  const auto x = reference("qk_norm", "x"), context = reference("qk_norm", "context");  // [2, 5, E]
+  torch::NoGradGuard no_grad;
+  PagedKVCache cache(PagedKVCacheOptions().block_size(2));
+  const auto a = cache.add_sequence(), b = cache.add_sequence();
+  // a's 3-token prompt and b's 5 tokens in one step, then a's last two tokens one by one
+  const auto prompts = self->forward_paged(torch::cat({x[0].slice(0, 0, 3), x[1]}), cache, {a, b}, {3, 5}).context;
+  expect_close(prompts.slice(0, 0, 3), context[0].slice(0, 0, 3), 1e-12);
+  expect_close(prompts.slice(0, 3, 8), context[1], 1e-12);
+  const auto fourth = self->forward_paged(x[0].slice(0, 3, 4), cache, {a}, {1}).context;
+  const auto fifth = self->forward_paged(x[0].slice(0, 4, 5), cache, {a, b}, {1, 0}).context;
+  expect_close(torch::cat({fourth, fifth}), reference("qk_norm", "decoded_context")[0], 1e-12);
+  EXPECT_EQ(cache.length(a), 5);
+  EXPECT_EQ(cache.length(b), 5);
+}
+
+TEST_F(QkNormTest, PagedDecodingWithAWindowEqualsTheWindowedForward) {
+  SelfAttention self(SelfAttentionOptions(8, 4).num_kv_heads(2).causal(true).rope(true).window(3));
+  self->eval();
+  const auto x = torch::randn({11, 8});
+  torch::NoGradGuard no_grad;
+  PagedKVCache cache(PagedKVCacheOptions().block_size(2).window(3));
+  const auto id = cache.add_sequence();
+  std::vector<torch::Tensor> steps{self->forward_paged(x.slice(0, 0, 4), cache, {id}, {4}).context};
+  for (int64_t t = 4; t < 11; ++t) {
+    steps.push_back(self->forward_paged(x.slice(0, t, t + 1), cache, {id}, {1}).context);
+  }
+  expect_close(torch::cat(steps), self(x).context, 1e-5);
+  EXPECT_LE(cache.blocks_in_use(), 3);  // the window's 3 keys and the new one span at most 3 blocks of 2
+}
+
 TEST_F(QkNormTest, FunctionalMatchesTheReferenceWithAndWithoutACache) {
   const auto x = reference("qk_norm", "x");
   const auto options = qwen3_forward_options();

@@ -6,6 +6,7 @@
 #include <attention/export.h>
 #include <attention/functional.h>
 #include <attention/kv_cache.h>
+#include <attention/paged_kv_cache.h>
 #include <attention/rms_norm.h>
 
 #include <torch/nn/cloneable.h>
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace attention {
 
@@ -147,6 +149,9 @@ struct ATTENTION_API SelfAttentionOptions : detail::MultiHeadOptionsBase<SelfAtt
   /// epsilon (> 0) by the submodules `q_norm` and `k_norm`, RMSNorms of the head width d, before rope and before the
   /// keys are cached. Unset (the default): none.
   TORCH_ARG(std::optional<double>, qk_norm) = std::nullopt;
+  /// Sliding window (AttentionOptions::window()): each token attends only the keys at most `window` positions
+  /// before it (with causal; on both sides without). Unset (the default): every key.
+  TORCH_ARG(std::optional<int64_t>, window) = std::nullopt;
 };
 
 /// Multi-head self-attention of x over itself: a MultiHeadAttention whose query, key and value are x, with
@@ -176,6 +181,15 @@ class ATTENTION_API SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentio
   /// forward() of the whole sequence; each step costs O(T_cached), not O(T²).
   AttentionOutput forward_cached(const torch::Tensor& x_new, KVCache& cache, const torch::Tensor& mask = {});
 
+  /// Decoding a ragged batch: `x` `[T_new, E]` holds the new tokens of the sequences `ids` of `cache`, packed in
+  /// that order, new_tokens[i] rows for ids[i]. Their keys and values are appended to their own sequences, and each
+  /// attends its own sequence's cached tokens and itself (bottom-right causal when the module is causal; rotary
+  /// positions continue from cache.length(id)). Returns the context `[T_new, E]` (no weights). Equals
+  /// forward_cached() of each sequence alone. Needs torch::NoGradGuard; with a window cache, a module window no
+  /// wider than the cache's.
+  AttentionOutput forward_paged(const torch::Tensor& x, PagedKVCache& cache, const std::vector<int64_t>& ids,
+                                const std::vector<int64_t>& new_tokens);
+
   void reset() override;
   void reset_parameters();
   void pretty_print(std::ostream& stream) const override;
@@ -199,6 +213,8 @@ class ATTENTION_API SelfAttentionImpl : public torch::nn::Cloneable<SelfAttentio
  private:
   /// forward() without a cache, forward_cached() with one.
   AttentionOutput attend_to_self(const torch::Tensor& x, const torch::Tensor& mask, KVCache* cache);
+  /// multi_head_attention_forward()'s options for this module's weights and settings, with `mask`.
+  MultiHeadAttentionForwardOptions settings(const torch::Tensor& mask) const;
 };
 
 TORCH_MODULE(SelfAttention);

@@ -22,6 +22,7 @@ void SelfAttentionImpl::reset() {
   TORCH_CHECK(!options.rope() || sizes.head_dim % 2 == 0, kWhere, ": rope needs an even head width, got ",
               sizes.head_dim, " (embed_dim ", E, " / num_heads ", options.num_heads(), ")");
   TORCH_CHECK(!options.rope() || options.rope_base() > 0, kWhere, ": rope_base must be > 0, got ", options.rope_base());
+  TORCH_CHECK(!options.window() || *options.window() >= 0, kWhere, ": window must be >= 0, got ", *options.window());
   if (const auto eps = options.qk_norm()) {
     TORCH_CHECK(*eps > 0, kWhere, ": qk_norm's epsilon must be > 0, got ", *eps);
     q_norm = register_module("q_norm", RMSNorm(RMSNormOptions(sizes.head_dim).eps(*eps)));
@@ -47,16 +48,26 @@ AttentionOutput SelfAttentionImpl::forward_cached(const torch::Tensor& x_new, KV
   return attend_to_self(x_new, mask, &cache);
 }
 
+AttentionOutput SelfAttentionImpl::forward_paged(const torch::Tensor& x, PagedKVCache& cache,
+                                                 const std::vector<int64_t>& ids,
+                                                 const std::vector<int64_t>& new_tokens) {
+  return detail::paged_self_attention(x, cache, ids, new_tokens, settings({}), kWhere);
+}
+
 AttentionOutput SelfAttentionImpl::attend_to_self(const torch::Tensor& x, const torch::Tensor& mask, KVCache* cache) {
+  return detail::multi_head_forward(x, x, x, settings(mask).kv_cache(cache), kWhere);
+}
+
+MultiHeadAttentionForwardOptions SelfAttentionImpl::settings(const torch::Tensor& mask) const {
   // x's tokens are the newest: after the cached ones (bottom-right alignment).
   auto settings = detail::forward_options(*this, mask, CausalAlignment::BottomRight)
                       .rope(options.rope())
-                      .rope_base(options.rope_base())
-                      .kv_cache(cache);
+                      .rope_base(options.rope_base());
+  settings.attention_options().window(options.window());
   if (options.qk_norm()) {
     settings.q_norm_weight(q_norm->weight).k_norm_weight(k_norm->weight).qk_norm_eps(*options.qk_norm());
   }
-  return detail::multi_head_forward(x, x, x, settings, kWhere);
+  return settings;
 }
 
 void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
@@ -74,6 +85,9 @@ void SelfAttentionImpl::pretty_print(std::ostream& stream) const {
   }
   if (options.sinks()) {
     stream << ", sinks=true";
+  }
+  if (options.window()) {
+    stream << ", window=" << *options.window();
   }
   stream << ")";
 }
