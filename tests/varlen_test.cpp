@@ -153,17 +153,35 @@ TEST_F(VarlenTest, EmptySequencesAndSequencesWithoutKeys) {
   EXPECT_TRUE(torch::equal(with_empty.context, without.context));
 }
 
-TEST_F(VarlenTest, EqualLengthsEqualThePaddedBatch) {
+TEST_F(VarlenTest, EqualLengthsEqualThePaddedBatchWithGradientsThroughContextAndLse) {
   constexpr int64_t N = 3, H = 4, Hkv = 2, T = 6;
-  const auto q = torch::randn({N, H, T, 8}, torch::kDouble), k = torch::randn({N, Hkv, T, 8}, torch::kDouble);
-  const auto v = torch::randn({N, Hkv, T, 5}, torch::kDouble);
+  const auto q = torch::randn({N, H, T, 8}, torch::kDouble).requires_grad_();
+  const auto k = torch::randn({N, Hkv, T, 8}, torch::kDouble).requires_grad_();
+  const auto v = torch::randn({N, Hkv, T, 5}, torch::kDouble).requires_grad_();
   const auto options = AttentionOptions().causal(true).return_lse(true);
-  const auto dense = attention::scaled_dot_product_attention(q, k, v, AttentionOptions(options).enable_gqa(true));
   const auto pack = [](const torch::Tensor& x) { return x.transpose(1, 2).reshape({-1, x.size(1), x.size(3)}); };
   const auto cu = torch::arange(0, (N + 1) * T, T);  // [0, 6, 12, 18]
-  const auto out = attention::varlen_attention(pack(q), pack(k), pack(v), cu, cu, options);
-  expect_close(out.context, pack(dense.context), 1e-12);                     // [N·T, H, dv]
-  expect_close(out.lse, dense.lse.transpose(1, 2).reshape({-1, H}), 1e-12);  // [N·T, H]
+  // Context and lse packed [N·T, H, dv] and [N·T, H], and the gradients of a loss of both.
+  const auto run = [&](bool varlen) {
+    for (const auto& input : {q, k, v}) {
+      input.mutable_grad() = torch::Tensor();
+    }
+    auto out = varlen ? attention::varlen_attention(pack(q), pack(k), pack(v), cu, cu, options)
+                      : attention::scaled_dot_product_attention(q, k, v, AttentionOptions(options).enable_gqa(true));
+    if (!varlen) {
+      out.context = pack(out.context);
+      out.lse = out.lse.transpose(1, 2).reshape({-1, H});
+    }
+    ((out.context * testing::weighting_like(out.context)).sum() + (out.lse * testing::weighting_like(out.lse)).sum())
+        .backward();
+    return std::vector<torch::Tensor>{out.context.detach(), out.lse.detach(), q.grad().clone(), k.grad().clone(),
+                                      v.grad().clone()};
+  };
+  const auto dense = run(false), packed = run(true);
+  for (size_t i = 0; i < dense.size(); ++i) {
+    SCOPED_TRACE(i);
+    expect_close(packed[i], dense[i], 1e-12);
+  }
 }
 
 TEST_F(VarlenTest, MalformedCuSeqlensAndOptionsAreRefused) {
