@@ -6,6 +6,8 @@
 
 #include "test_support.h"
 
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace attention {
@@ -191,10 +193,18 @@ TEST_F(BlockMaskTest, AttentionThroughABlockMaskEqualsItsMaskModAndDenseMask) {
     check(run(AttentionOptions(materialized).mask_mod(document_mask(ids))));
   }
   const auto block_mask = create_block_mask(document_mask(ids), 1, 1, 300, 300, 64);
-  for (const auto& path : every_path(AttentionOptions().block_mask(block_mask))) {
-    SCOPED_TRACE("block_mask, " + path.name);
-    check(run(path.options));
+  // Not every_path: a block mask sets the tiles (block_size 0 or its own).
+  for (const auto& [name, options] : std::vector<std::pair<std::string, AttentionOptions>>{
+           {"materialized", AttentionOptions(materialized)},
+           {"tiled", AttentionOptions().path(AttentionPath::Tiled).need_weights(false)},
+           {"tiled, block_size 64", AttentionOptions().path(AttentionPath::Tiled).need_weights(false).block_size(64)},
+           {"fused", AttentionOptions().path(AttentionPath::Fused).need_weights(false)}}) {
+    SCOPED_TRACE("block_mask, " + name);
+    check(run(AttentionOptions(options).block_mask(block_mask)));
   }
+  EXPECT_THROW_WITH(
+      attention::scaled_dot_product_attention(q, k, v, AttentionOptions().block_mask(block_mask).block_size(32)),
+      "differs from the block mask's");
 }
 
 TEST_F(BlockMaskTest, ABlockMaskOfOtherLengthsOrWithAMaskModIsRefused) {
@@ -202,14 +212,14 @@ TEST_F(BlockMaskTest, ABlockMaskOfOtherLengthsOrWithAMaskModIsRefused) {
   const auto ids = three_documents();
   const auto shorter = create_block_mask(document_mask(ids), 1, 1, 200, 300, 64);
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, v, AttentionOptions().block_mask(shorter)),
-                    "block_mask");
+                    "block mask was made for");
   const auto fewer_keys = create_block_mask(document_mask(ids), 1, 1, 300, 200, 64);
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(q, k, v, AttentionOptions().block_mask(fewer_keys)),
-                    "block_mask");
+                    "block mask was made for");
   const auto fits = create_block_mask(document_mask(ids), 1, 1, 300, 300, 64);
   EXPECT_THROW_WITH(attention::scaled_dot_product_attention(
                         q, k, v, AttentionOptions().block_mask(fits).mask_mod(document_mask(ids))),
-                    "block_mask");
+                    "not both");
   // Made for 2 batches, used with 3.
   const auto two_batches =
       create_block_mask([](const ScoreIndex& index) { return (index.batch == 0).logical_or(index.key <= index.query); },
