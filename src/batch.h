@@ -8,12 +8,13 @@ namespace attention::detail {
 /// `[T, E]` → `[1, T, E]` when `unbatched`; x itself otherwise.
 inline torch::Tensor with_batch(const torch::Tensor& x, bool unbatched) { return unbatched ? x.unsqueeze(0) : x; }
 
-/// The context and weights (when defined) without their batch of one when `unbatched`; `out` itself otherwise.
+/// The context, weights and lse (when defined) without their batch of one when `unbatched`; `out` itself otherwise.
 inline AttentionOutput without_batch(AttentionOutput out, bool unbatched) {
   if (unbatched) {
-    out.context = out.context.squeeze(0);
-    if (out.weights.defined()) {
-      out.weights = out.weights.squeeze(0);
+    for (auto* result : {&out.context, &out.weights, &out.lse}) {
+      if (result->defined()) {
+        *result = result->squeeze(0);
+      }
     }
   }
   return out;

@@ -82,7 +82,8 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
   const auto heads = attend(q, k, v, attention_options, where);  // context [B, H, Tq, dv]
   const auto B = q.size(0), Tq = q.size(2);
   const auto merged = heads.context.transpose(1, 2).reshape({B, Tq, -1});  // [B, Tq, H·dv]
-  return without_batch({torch::linear(merged, options.W_o_weight(), options.W_o_bias()), heads.weights}, unbatched);
+  return without_batch({torch::linear(merged, options.W_o_weight(), options.W_o_bias()), heads.weights, heads.lse},
+                       unbatched);
 }
 
 }  // namespace detail

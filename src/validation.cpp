@@ -29,6 +29,34 @@ void check_mask(const torch::Tensor& mask, torch::IntArrayRef scores_shape, cons
   }
 }
 
+/// Throws unless `values` is a floating tensor [heads], one `item` per query head.
+void check_one_per_head(const torch::Tensor& values, int64_t heads, const torch::Tensor& query, const char* where,
+                        const char* name, const char* item, const char* hint) {
+  TORCH_CHECK(values.is_floating_point() && values.dim() == 1 && values.size(0) == heads, where, ": ", name,
+              " must be a floating tensor [H] with one ", item, " per query head (H = ", heads,
+              " for a query of shape ", query.sizes(), "), got ", values.scalar_type(), " of shape ", values.sizes(),
+              hint);
+}
+
+/// Throws unless the ALiBi slopes and the sinks are [H] floating tensors, the sinks on the query's device.
+void check_per_head_options(const AttentionOptions& options, int64_t heads, const torch::Tensor& query,
+                            const char* where) {
+  if (const auto& slopes = options.alibi_slopes(); slopes.defined()) {
+    check_one_per_head(slopes, heads, query, where, "alibi_slopes", "slope", "; attention::alibi_slopes(H) makes them");
+  }
+  if (const auto& sinks = options.sinks(); sinks.defined()) {
+    check_one_per_head(sinks, heads, query, where, "sinks", "logit", "");
+    TORCH_CHECK(sinks.device() == query.device(), where, ": sinks are on ", sinks.device(), ", the query on ",
+                query.device());
+  }
+}
+
+/// Throws unless block_size and window are >= 0.
+void check_tiles_and_window(const AttentionOptions& options, const char* where) {
+  TORCH_CHECK(options.block_size() >= 0, where, ": block_size must be >= 0 (0 = default), got ", options.block_size());
+  TORCH_CHECK(!options.window() || *options.window() >= 0, where, ": window must be >= 0, got ", *options.window());
+}
+
 }  // namespace
 
 void check_floating(const torch::Tensor& tensor, const char* where, const char* what) {
@@ -79,21 +107,102 @@ void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key
 void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
                              const char* where) {
   check_dropout(options.dropout(), where);
-  TORCH_CHECK(options.block_size() >= 0, where, ": block_size must be >= 0 (0 = default), got ", options.block_size());
-  TORCH_CHECK(!options.window() || *options.window() >= 0, where, ": window must be >= 0, got ", *options.window());
+  check_tiles_and_window(options, where);
   if (options.mask().defined()) {
     auto scores_shape = query.sizes().vec();
     scores_shape.back() = key.size(-2);
     check_mask(options.mask(), scores_shape, where);
   }
-  if (const auto& slopes = options.alibi_slopes(); slopes.defined()) {
-    const bool has_heads = query.dim() >= 4 || (query.dim() == 3 && options.enable_gqa());
-    const int64_t heads = has_heads ? query.size(-3) : 1;
-    TORCH_CHECK(slopes.is_floating_point() && slopes.dim() == 1 && slopes.size(0) == heads, where,
-                ": alibi_slopes must be a floating tensor [H] with one slope per query head (H = ", heads,
-                " for a query of shape ", query.sizes(), "), got ", slopes.scalar_type(), " of shape ", slopes.sizes(),
-                "; attention::alibi_slopes(H) makes them");
+  const bool has_heads = query.dim() >= 4 || (query.dim() == 3 && options.enable_gqa());
+  const int64_t heads = has_heads ? query.size(-3) : 1;
+  check_per_head_options(options, heads, query, where);
+  if (const auto& block_mask = options.block_mask(); block_mask.defined()) {
+    TORCH_CHECK(!options.mask_mod(), where,
+                ": set mask_mod or block_mask, not both (a block mask carries the mask_mod it was made from)");
+    const auto query_len = query.size(-2), key_len = key.size(-2);
+    int64_t batch = 1;
+    for (int64_t i = 0; i < query.dim() - (has_heads ? 3 : 2); ++i) {
+      batch *= query.size(i);
+    }
+    const auto& blocks = block_mask.blocks();
+    TORCH_CHECK(block_mask.query_len() == query_len && block_mask.key_len() == key_len &&
+                    (blocks.size(0) == 1 || blocks.size(0) == batch) &&
+                    (blocks.size(1) == 1 || blocks.size(1) == heads),
+                where, ": the block mask was made for B=", blocks.size(0), ", H=", blocks.size(1),
+                ", Tq=", block_mask.query_len(), ", Tk=", block_mask.key_len(), "; the inputs have B=", batch,
+                ", H=", heads, ", Tq=", query_len, ", Tk=", key_len, " (B and H of the mask may also be 1)");
+    TORCH_CHECK(query_len == key_len || options.causal_alignment() == CausalAlignment::TopLeft, where,
+                ": a block mask has top-left positions; with Tq != Tk it needs causal_alignment TopLeft");
+    TORCH_CHECK(options.block_size() == 0 || options.block_size() == block_mask.block_size(), where, ": block_size ",
+                options.block_size(), " differs from the block mask's ", block_mask.block_size(),
+                " (leave it 0: the block mask sets the tiles)");
   }
+}
+
+namespace {
+
+/// Throws unless `cu_seqlens` is int32/int64 [N + 1] on the CPU or `device`, starting at 0, non-decreasing, ending
+/// at `total`. `name` names it.
+void check_cu_seqlens(const torch::Tensor& cu_seqlens, int64_t total, const torch::Device& device, const char* where,
+                      const char* name) {
+  TORCH_CHECK(cu_seqlens.defined() && cu_seqlens.dim() == 1 && cu_seqlens.size(0) >= 1, where, ": ", name,
+              " must be a 1-d tensor [N + 1] of cumulative sequence lengths, got ",
+              cu_seqlens.defined() ? cu_seqlens.sizes() : torch::IntArrayRef{});
+  TORCH_CHECK(cu_seqlens.scalar_type() == torch::kInt || cu_seqlens.scalar_type() == torch::kLong, where, ": ", name,
+              " must be int32 or int64, got ", cu_seqlens.scalar_type());
+  TORCH_CHECK(cu_seqlens.is_cpu() || cu_seqlens.device() == device, where, ": ", name, " must be on the CPU or on ",
+              device, " (the query's device), got ", cu_seqlens.device());
+  const auto offsets = cu_seqlens.to(torch::kCPU, torch::kLong);
+  const auto* data = offsets.data_ptr<int64_t>();
+  const auto count = offsets.size(0);
+  TORCH_CHECK(data[0] == 0, where, ": ", name, " must start at 0, got ", data[0]);
+  for (int64_t i = 1; i < count; ++i) {
+    TORCH_CHECK(data[i] >= data[i - 1], where, ": ", name, " must be non-decreasing, got ", data[i - 1], " then ",
+                data[i], " at ", i - 1, " and ", i);
+  }
+  TORCH_CHECK(data[count - 1] == total, where, ": ", name, " must end at the number of rows, ", total, ", got ",
+              data[count - 1]);
+}
+
+}  // namespace
+
+void check_varlen_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                         const torch::Tensor& cu_seqlens_q, const torch::Tensor& cu_seqlens_k,
+                         const AttentionOptions& options, const char* where) {
+  check_floating(query, where, "query");
+  check_floating(key, where, "key");
+  check_floating(value, where, "value");
+  TORCH_CHECK(query.dim() == 3 && key.dim() == 3 && value.dim() == 3, where,
+              ": query [Tq_total, H, d], key [Tk_total, Hkv, d] and value [Tk_total, Hkv, dv] expected, got query ",
+              query.sizes(), ", key ", key.sizes(), ", value ", value.sizes());
+  TORCH_CHECK(query.scalar_type() == key.scalar_type() && key.scalar_type() == value.scalar_type(), where,
+              ": query, key and value must share a dtype, got ", query.scalar_type(), ", ", key.scalar_type(), ", ",
+              value.scalar_type());
+  TORCH_CHECK(query.device() == key.device() && key.device() == value.device(), where,
+              ": query, key and value must be on one device, got ", query.device(), ", ", key.device(), ", ",
+              value.device());
+  const auto heads = query.size(1), kv_heads = key.size(1);
+  TORCH_CHECK(key.size(0) == value.size(0) && kv_heads == value.size(1) && kv_heads > 0 && heads % kv_heads == 0 &&
+                  query.size(2) == key.size(2),
+              where,
+              ": keys and values need equal rows and heads, a number of heads that divides the query's, and keys "
+              "the query's width; got query ",
+              query.sizes(), ", key ", key.sizes(), ", value ", value.sizes());
+  check_cu_seqlens(cu_seqlens_q, query.size(0), query.device(), where, "cu_seqlens_q");
+  check_cu_seqlens(cu_seqlens_k, key.size(0), query.device(), where, "cu_seqlens_k");
+  TORCH_CHECK(cu_seqlens_q.size(0) == cu_seqlens_k.size(0), where,
+              ": cu_seqlens_q and cu_seqlens_k must describe the same number of sequences, got ", cu_seqlens_q.size(0),
+              " and ", cu_seqlens_k.size(0), " offsets");
+  TORCH_CHECK(!options.mask().defined(), where,
+              ": a dense mask does not exist for packed sequences; use mask_mod (positions within each sequence)");
+  TORCH_CHECK(!options.block_mask().defined(), where,
+              ": block masks describe one dense [B, H, Tq, Tk] matrix; use mask_mod with varlen_attention");
+  TORCH_CHECK(!(options.training() && options.dropout() > 0), where,
+              ": dropout is not supported (the tiled path never forms the weights)");
+  TORCH_CHECK(options.path() != AttentionPath::Materialized, where,
+              ": runs the tiled path only (it never forms the weights)");
+  check_tiles_and_window(options, where);
+  check_per_head_options(options, heads, query, where);
 }
 
 void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,

@@ -23,6 +23,14 @@ void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key
 void check_attention_options(const torch::Tensor& query, const torch::Tensor& key, const AttentionOptions& options,
                              const char* where);
 
+/// Throws unless varlen_attention() can compute these: query [Tq_total, H, d], key [Tk_total, Hkv, d], value
+/// [Tk_total, Hkv, dv] of one floating dtype and device, Hkv dividing H; each cu_seqlens int32/int64 [N + 1] on the
+/// CPU or the query's device, from 0, non-decreasing, to its total; no dense or block mask, no active dropout, no
+/// forced materialised path; ALiBi slopes and sinks [H].
+void check_varlen_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                         const torch::Tensor& cu_seqlens_q, const torch::Tensor& cu_seqlens_k,
+                         const AttentionOptions& options, const char* where);
+
 /// Throws unless every input of a module is `[B, T, width]` or `[T, width]`, all of the same rank and batch.
 /// `widths` are the expected last dimensions of query, key and value.
 void check_module_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,

@@ -6,6 +6,7 @@
 /// then returns unbatched results. Bool masks are true where a query MAY attend (the opposite of
 /// torch::nn::MultiheadAttention); see functional.h.
 
+#include <attention/flex.h>
 #include <attention/functional.h>
 #include <attention/kv_cache.h>
 #include <attention/multi_head_attention.h>

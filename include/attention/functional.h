@@ -36,6 +36,7 @@
 #include <torch/types.h>
 
 #include <attention/export.h>
+#include <attention/flex.h>
 
 #include <cstdint>
 #include <functional>
@@ -54,8 +55,13 @@ struct AttentionOutput {
   /// Softmax-normalised attention weights, each row sums to 1 (0 for a fully masked row): `[..., Tq, Tk]` from
   /// the functional API, `[B, Tq, Tk]` single-head, `[B, H, Tq, Tk]` multi-head (per query head also under
   /// grouped-query attention). Taken **before** dropout, so they are the attention distribution itself.
-  /// Undefined when weights were not requested (`need_weights(false)`).
+  /// Undefined when weights were not requested (`need_weights(false)`), and always from varlen_attention().
   torch::Tensor weights;
+  /// With AttentionOptions::return_lse(true): log Σ_j exp(x_ij), x the scores the softmax sees (scaled, biased,
+  /// modified) over the keys row i may attend, sinks excluded; -inf for a row with none. `[..., Tq]` (`[B, H, Tq]`
+  /// for 4-d inputs), `[Tq_total, H]` from varlen_attention(); float32 (float64 for float64 inputs). Gradients
+  /// flow through it. Undefined otherwise.
+  torch::Tensor lse;
 };
 
 /// Where a causal mask's diagonal sits when the query and key lengths differ (see POSITIONS above).
@@ -91,27 +97,6 @@ enum class AttentionPath {
   Fused,
 };
 
-/// Indices of a tile of scores, handed to a ScoreMod. Each is an int64 tensor on the scores' device that
-/// broadcasts to the tile.
-struct ScoreIndex {
-  /// The batch: all dimensions before the heads, flattened (0 for unbatched input).
-  torch::Tensor batch;
-  /// The query head (dimension -3 of the query with 4 or more dimensions; 0 otherwise).
-  torch::Tensor head;
-  /// The query's position (see POSITIONS), not its index within the tile.
-  torch::Tensor query;
-  /// The key's position.
-  torch::Tensor key;
-};
-
-/// FlexAttention's score modification: takes a tile of scores (its last two dimensions are queries and keys;
-/// the leading ones are the path's business) and its ScoreIndex, returns modified scores of the same shape.
-/// Called on every path, possibly several times per forward and backward, and on the CPU from several threads
-/// at once: it must be a pure function of its arguments and of the tensors it captures. Gradients flow into
-/// captured tensors that require grad (on the tiled path they are accumulated into `.grad` of the leaves
-/// they come from, as with re-entrant checkpointing).
-using ScoreMod = std::function<torch::Tensor(const torch::Tensor& scores, const ScoreIndex& index)>;
-
 /// Softmax as exp(x) / sum(exp(x)) along `dim`. For teaching only: exp overflows to inf for scores above
 /// ~88 (float32) and the result becomes NaN. Differentiable.
 ATTENTION_API torch::Tensor softmax_naive(const torch::Tensor& x, int64_t dim = -1);
@@ -134,9 +119,6 @@ ATTENTION_API torch::Tensor local_mask(int64_t query_len, int64_t key_len, int64
 /// keys are never attended. Broadcasts against `[B, H, Tq, Tk]`. Lives on the device of `lengths`.
 ATTENTION_API torch::Tensor padding_mask(const torch::Tensor& lengths, int64_t key_len);
 
-/// The score_mod `cap · tanh(score / cap)` (Gemma 2's soft-capping): scores stay within (-cap, cap). cap > 0.
-ATTENTION_API ScoreMod softcap(double cap);
-
 /// Options of scaled_dot_product_attention().
 struct ATTENTION_API AttentionOptions {
   /// Bool (true = may attend) or floating (added to the scores) mask, broadcastable to `[..., Tq, Tk]`.
@@ -157,8 +139,22 @@ struct ATTENTION_API AttentionOptions {
   /// them; query head h uses key/value head h / (H / Hkv). K and V are never repeated in memory.
   TORCH_ARG(bool, enable_gqa) = false;
   /// Modifies each tile of scores; see ScoreMod. Order on every path: the scaled scores, plus a floating mask and
-  /// ALiBi, then score_mod, then the blocking masks (bool mask, causal, window) as -inf.
+  /// ALiBi, then score_mod, then the blocking masks (bool mask, causal, window, mask_mod) as -inf.
   TORCH_ARG(ScoreMod, score_mod) = nullptr;
+  /// Blocks the keys it returns false for (see MaskMod), like a bool mask computed per tile, never as a dense
+  /// `[..., Tq, Tk]` tensor.
+  TORCH_ARG(MaskMod, mask_mod) = nullptr;
+  /// A block mask of the scores `[B, H, Tq, Tk]` (create_block_mask(); top-left positions, so Tq == Tk or TopLeft
+  /// alignment): its mask_mod blocks keys as mask_mod() does, and the tiled path runs tiles of its block_size,
+  /// skips its empty blocks and calls the mask_mod only on its partial ones. Not together with mask_mod().
+  TORCH_ARG(BlockMask, block_mask) = {};
+  /// Attention sinks (gpt-oss): one extra logit per query head, `[H]` floating, in each row's softmax, whose
+  /// probability is discarded: w_ij = exp(x_ij) / (Σ_j exp(x_ij) + exp(sinks_h)). Rows then sum to less than 1;
+  /// a row with nothing to attend still gives zeros. Gradients flow into it. H as for alibi_slopes.
+  TORCH_ARG(torch::Tensor, sinks) = {};
+  /// Also return the log-sum-exp of each row (AttentionOutput::lse): two calls over two parts of the keys merge
+  /// exactly, by weighting each context with exp(lse_part - lse_all).
+  TORCH_ARG(bool, return_lse) = false;
   /// Probability of zeroing an attention weight (applied only when `training` is true).
   TORCH_ARG(double, dropout) = 0.0;
   /// Dropout is active only when true; the functional API never guesses the mode.
@@ -199,6 +195,29 @@ ATTENTION_API void set_num_threads(int n);
 ATTENTION_API AttentionOutput scaled_dot_product_attention(const torch::Tensor& query, const torch::Tensor& key,
                                                            const torch::Tensor& value,
                                                            const AttentionOptions& options = {});
+
+/// Attention over a batch of sequences of different lengths packed end to end, without padding: sequence i's
+/// queries are rows [cu_seqlens_q[i], cu_seqlens_q[i + 1]) of `query` and attend only its keys, rows
+/// [cu_seqlens_k[i], cu_seqlens_k[i + 1]) of `key` and `value`. Work and memory follow Σ Tq_i·Tk_i.
+///   query `[Tq_total, H, d]`, key `[Tk_total, Hkv, d]`, value `[Tk_total, Hkv, dv]` (Hkv divides H: grouped-query
+///   attention without enable_gqa), cu_seqlens_q and cu_seqlens_k int32 or int64 `[N + 1]`, on the CPU or the
+///   query's device (read by the host, one synchronisation), starting at 0, non-decreasing, ending at the totals.
+///   Empty sequences are allowed.
+///   → context `[Tq_total, H, dv]`, lse `[Tq_total, H]` with return_lse; no weights.
+/// Positions are bottom-right in every sequence: query i of sequence s sits at i + Tk_s - Tq_s (new tokens after
+/// their sequence's cache; the usual positions when the lengths are equal), whatever causal_alignment says.
+/// causal, window, ALiBi, score_mod, mask_mod (ScoreIndex::batch is the sequence, positions within it), sinks,
+/// scale and return_lse apply per sequence; a dense mask, a block mask and dropout do not exist here (an error).
+/// Runs the tiled path, on any device, with gradients; a sequence's result is bitwise the same whatever else is in
+/// the batch, and for any thread count.
+/// Throws c10::Error naming the problem for malformed cu_seqlens or shapes.
+///
+/// Example (two sequences of 3 and 5 tokens):
+///   auto cu = torch::tensor({0, 3, 8}, torch::kInt32);
+///   auto out = attention::varlen_attention(q, k, v, cu, cu, attention::AttentionOptions().causal(true));
+ATTENTION_API AttentionOutput varlen_attention(const torch::Tensor& query, const torch::Tensor& key,
+                                               const torch::Tensor& value, const torch::Tensor& cu_seqlens_q,
+                                               const torch::Tensor& cu_seqlens_k, const AttentionOptions& options = {});
 
 /// Options of multi_head_attention_forward(): the head counts, the four projections as `torch::nn::Linear` holds
 /// them (weight `[out, in]`, applied as x·weightᵀ + bias), and how the heads attend.

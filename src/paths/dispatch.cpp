@@ -67,33 +67,47 @@ AttentionPath choose_path(const Plan& plan, const AttentionOptions& options) {
   if (requested == AttentionPath::Fused) {
     return dropout_active ? AttentionPath::Materialized : AttentionPath::Tiled;
   }
-  const bool banded = plan.rule.window.has_value();  // the tiled path skips what the window hides
-  return !options.need_weights() && !dropout_active && (banded || tiled_is_faster(plan)) ? AttentionPath::Tiled
-                                                                                         : AttentionPath::Materialized;
+  // The tiled path skips what a window or a block mask hides.
+  const bool skips = plan.rule.window.has_value() || plan.block_mask.defined();
+  return !options.need_weights() && !dropout_active && (skips || tiled_is_faster(plan)) ? AttentionPath::Tiled
+                                                                                        : AttentionPath::Materialized;
 }
 
 AttentionOutput attend(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                        const AttentionOptions& options, const char* where) {
   check_attention_options(query, key, options, where);
   const auto plan = make_plan(query, key, value, options);
+  const auto& sinks = options.sinks();
+  const bool with_lse = options.return_lse() || sinks.defined();
   const auto run = [&]() -> AttentionOutput {
     switch (choose_path(plan, options)) {
       case AttentionPath::Fused:
-        return {fused_attention(plan, options), torch::Tensor()};
+        return {fused_attention(plan, options), torch::Tensor(), torch::Tensor()};
       case AttentionPath::Tiled: {
         const auto block = options.block_size();
-        return {tiled_attention(plan, block > 0 ? block : kDefaultQueryBlock, block > 0 ? block : kDefaultKeyBlock),
-                torch::Tensor()};
+        const Segment every_batch{plan.rule, 0, plan.query.size(0)};
+        const auto result = tiled_attention(plan.query, plan.key, plan.value, plan.scale, {every_batch},
+                                            block > 0 ? block : kDefaultQueryBlock,
+                                            block > 0 ? block : kDefaultKeyBlock, plan.block_mask);
+        return {plan.to_caller(result.context), torch::Tensor(),
+                with_lse ? plan.to_caller(result.lse.unsqueeze(-1)).squeeze(-1) : torch::Tensor()};
       }
       default:
-        return materialized_attention(plan, options);
+        return materialized_attention(plan, options, with_lse);
     }
   };
-  if (!blas_threads_contend(plan)) {
-    return run();
-  }
   AttentionOutput out;
-  on_calling_thread([&] { out = run(); });
+  if (blas_threads_contend(plan)) {
+    on_calling_thread([&] { out = run(); });
+  } else {
+    out = run();
+  }
+  if (sinks.defined()) {
+    apply_sinks(out, sinks.view({-1, 1}));  // lse [..., H, Tq]: one sink per head, for each of its rows
+  }
+  if (!options.return_lse()) {
+    out.lse = torch::Tensor();
+  }
   return out;
 }
 

@@ -8,7 +8,8 @@
 //   * grouped-query attention: CUDA kernels take fewer key/value heads natively (enable_gqa, LibTorch >= 2.5);
 //     elsewhere the G query heads of a key/value head become rows of one query [B, Hkv, G·Tq, d], which is exact
 //     when neither causal masking nor the mask depends on the query row. K and V are never repeated.
-// What it cannot express (ALiBi, windows, score_mod, the weights) runs on another path: see fused_expresses().
+// What it cannot express (ALiBi, windows, score_mod, mask_mod, the weights, the log-sum-exp) runs on another path: see
+// fused_expresses().
 #include "paths.h"
 
 #include <torch/torch.h>
@@ -57,8 +58,10 @@ bool fused_expresses(const Plan& plan, const AttentionOptions& options) {
   return false;
 #else
   const auto& rule = plan.rule;
-  if (options.need_weights() || rule.window || rule.alibi_slopes.defined() || rule.score_mod || rule.query_len == 0 ||
-      rule.key_len == 0) {
+  // The kernel returns no log-sum-exp that this library could hand on (nor the sinks that need it).
+  const bool needs_lse = options.return_lse() || options.sinks().defined();
+  if (options.need_weights() || rule.window || rule.alibi_slopes.defined() || rule.score_mod || rule.mask_mod ||
+      needs_lse || rule.query_len == 0 || rule.key_len == 0) {
     return false;
   }
   if (builds_causal_mask(rule)) {

@@ -4,9 +4,11 @@
 
 #include <torch/torch.h>
 
+#include <limits>
+
 namespace attention::detail {
 
-AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions& options) {
+AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions& options, bool with_lse) {
   const auto& query = plan.query;  // [B, Hkv, G, Tq, d]
   const auto B = query.size(0), kv_heads = query.size(1), group = query.size(2), query_len = query.size(3);
   const auto key_len = plan.key.size(2), value_width = plan.value.size(3);
@@ -17,19 +19,36 @@ AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions&
   auto scores = torch::matmul(scaled, plan.key.transpose(-2, -1)).view({B, kv_heads, group, query_len, key_len});
   scores = plan.rule.apply(scores, plan.whole(), 0, 0, /*in_place=*/true);  // [B, Hkv, G, Tq, Tk]
   torch::Tensor weights;                                                    // [B, Hkv, G, Tq, Tk]
-  if (plan.rule.may_block() && key_len > 0) {
+  torch::Tensor lse;                                                        // [B, Hkv, G, Tq, 1]
+  const auto lse_of = [&](const torch::Tensor& finite_scores) {
+    return finite_scores.to(accumulator_type(finite_scores.scalar_type())).logsumexp(-1, /*keepdim=*/true);
+  };
+  if (key_len == 0) {
+    weights = torch::softmax(scores, -1);
+    lse = with_lse ? scores.new_full({B, kv_heads, group, query_len, 1}, -std::numeric_limits<double>::infinity(),
+                                     scores.options().dtype(accumulator_type(scores.scalar_type())))
+                   : torch::Tensor();
+  } else if (plan.rule.may_block()) {
     // A row with every key blocked would be NaN (-inf - -inf): softmax it as zeros and return zeros, so its
     // weights and gradients are 0.
     const auto empty_rows = scores.amax(-1, /*keepdim=*/true).isneginf();  // [B, Hkv, G, Tq, 1]
-    weights = torch::softmax(scores.masked_fill(empty_rows, 0), -1).masked_fill(empty_rows, 0);
+    const auto finite_scores = scores.masked_fill(empty_rows, 0);
+    weights = torch::softmax(finite_scores, -1).masked_fill(empty_rows, 0);
+    if (with_lse) {
+      lse = lse_of(finite_scores).masked_fill(empty_rows, -std::numeric_limits<double>::infinity());
+    }
   } else {
     weights = torch::softmax(scores, -1);
+    if (with_lse) {
+      lse = lse_of(scores);
+    }
   }
   const bool dropping = options.training() && options.dropout() > 0;
   const auto kept = dropping ? torch::dropout(weights, options.dropout(), /*train=*/true) : weights;
   const auto context = torch::matmul(kept.view({B, kv_heads, group * query_len, key_len}), plan.value)
                            .view({B, kv_heads, group, query_len, value_width});
-  return {plan.to_caller(context), options.need_weights() ? plan.to_caller(weights) : torch::Tensor()};
+  return {plan.to_caller(context), options.need_weights() ? plan.to_caller(weights) : torch::Tensor(),
+          with_lse ? plan.to_caller(lse).squeeze(-1) : torch::Tensor()};
 }
 
 }  // namespace attention::detail

@@ -6,11 +6,28 @@
 
 namespace attention::detail {
 
-/// The full [..., Tq, Tk] scores and weights; weights returned when options.need_weights(), dropout in training.
-AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions& options);
+/// The full [..., Tq, Tk] scores and weights; weights returned when options.need_weights(), dropout in training,
+/// the log-sum-exp [..., Tq] when `with_lse`.
+AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions& options, bool with_lse);
 
-/// The context by tiles of query_block x key_block with an online softmax (AttentionPath::Tiled).
-torch::Tensor tiled_attention(const Plan& plan, int64_t query_block, int64_t key_block);
+/// The context [B, Hkv, G, Tq, dv] and log-sum-exp [B, Hkv, G, Tq] (accumulator dtype, -inf for a row with nothing
+/// to attend) of canonical tensors, by tiles of query_block x key_block with an online softmax
+/// (AttentionPath::Tiled), over each segment's rows; under a block mask its blocks are the tiles.
+struct TiledResult {
+  torch::Tensor context;
+  torch::Tensor lse;
+};
+TiledResult tiled_attention(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                            double scale, std::vector<Segment> segments, int64_t query_block, int64_t key_block,
+                            const BlockMask& block_mask = {});
+
+/// float32 accumulators for float16/bfloat16 inputs; the input's own dtype otherwise.
+torch::ScalarType accumulator_type(torch::ScalarType dtype);
+
+/// Attention sinks applied to a result computed without them: context and weights scaled by
+/// sigmoid(lse - sink) per row (Σ_j exp(x_ij) / (Σ_j exp(x_ij) + exp(sink))). `sinks` is shaped to broadcast
+/// against `lse` (the sink of each row's head); `lse` must be defined.
+void apply_sinks(AttentionOutput& out, const torch::Tensor& sinks);
 
 /// Whether LibTorch's fused kernel computes this plan exactly and without building large tensors it would not
 /// otherwise need (always false before LibTorch 2.1).

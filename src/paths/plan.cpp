@@ -34,11 +34,26 @@ torch::Tensor canonical_mask(torch::Tensor mask, const torch::Tensor& query, boo
 
 }  // namespace
 
+void check_mask_mod_result(const torch::Tensor& attended, torch::IntArrayRef tile) {
+  TORCH_CHECK(attended.defined() && attended.scalar_type() == torch::kBool,
+              "mask_mod must return a bool tensor (true = may attend), got ",
+              attended.defined() ? c10::toString(attended.scalar_type()) : "an undefined tensor");
+  bool broadcasts = attended.dim() <= static_cast<int64_t>(tile.size());
+  for (int64_t i = 1; broadcasts && i <= attended.dim(); ++i) {
+    const auto size = attended.size(-i);
+    broadcasts = size == 1 || size == tile[tile.size() - i];
+  }
+  TORCH_CHECK(broadcasts, "mask_mod must return a mask that broadcasts to the tile ", tile, ", got ", attended.sizes(),
+              " (combine the ScoreIndex tensors, which broadcast to it)");
+}
+
 torch::Tensor Slab::of(const torch::Tensor& x) const {
   return x.slice(0, batch_begin, batch_end).slice(1, head_begin, head_end);
 }
 
-bool ScoreRule::may_block() const { return allowed.defined() || causal || window.has_value() || score_mod != nullptr; }
+bool ScoreRule::may_block() const {
+  return allowed.defined() || causal || window.has_value() || score_mod != nullptr || mask_mod != nullptr;
+}
 
 std::pair<int64_t, int64_t> ScoreRule::key_range(int64_t q0, int64_t q1) const {
   int64_t first = 0, last = key_len;
@@ -114,22 +129,27 @@ torch::Tensor ScoreRule::add_biases(torch::Tensor scores, const Slab& slab, int6
   return scores;
 }
 
-torch::Tensor ScoreRule::modify(const torch::Tensor& scores, const Slab& slab, int64_t q0, int64_t k0) const {
-  if (!score_mod) {
-    return scores;
-  }
-  const auto bq = scores.size(-2), bk = scores.size(-1);
-  const auto device = scores.device();
+ScoreIndex ScoreRule::index_of(const Slab& slab, int64_t q0, int64_t bq, int64_t k0, int64_t bk,
+                               const torch::Device& device) const {
   const auto longs = torch::TensorOptions(torch::kLong).device(device);
   const auto heads = slab.head_end - slab.head_begin;
   ScoreIndex index;
-  index.batch = torch::arange(slab.batch_begin, slab.batch_end, longs).view({-1, 1, 1, 1, 1});
+  index.batch = (slab.sequence >= 0 ? torch::full({1}, slab.sequence, longs)
+                                    : torch::arange(slab.batch_begin, slab.batch_end, longs))
+                    .view({-1, 1, 1, 1, 1});
   index.head = (torch::arange(slab.head_begin, slab.head_end, longs).unsqueeze(1) * group +
                 torch::arange(group, longs).unsqueeze(0))
                    .view({1, heads, group, 1, 1});
   index.query = query_positions(q0, bq, device).view({1, 1, 1, bq, 1});
   index.key = key_positions(k0, bk, device).view({1, 1, 1, 1, bk});
-  const auto modified = score_mod(scores, index);
+  return index;
+}
+
+torch::Tensor ScoreRule::modify(const torch::Tensor& scores, const Slab& slab, int64_t q0, int64_t k0) const {
+  if (!score_mod) {
+    return scores;
+  }
+  const auto modified = score_mod(scores, index_of(slab, q0, scores.size(-2), k0, scores.size(-1), scores.device()));
   TORCH_CHECK(modified.defined() && modified.sizes() == scores.sizes(),
               "score_mod must return scores of the shape it was given, ", scores.sizes(), ", got ",
               modified.defined() ? modified.sizes() : torch::IntArrayRef{},
@@ -138,11 +158,17 @@ torch::Tensor ScoreRule::modify(const torch::Tensor& scores, const Slab& slab, i
   return modified.scalar_type() == scores.scalar_type() ? modified : modified.to(scores.scalar_type());
 }
 
-torch::Tensor ScoreRule::block(torch::Tensor scores, const Slab& slab, int64_t q0, int64_t k0, bool in_place) const {
+torch::Tensor ScoreRule::block(torch::Tensor scores, const Slab& slab, int64_t q0, int64_t k0, bool in_place,
+                               bool use_mask_mod) const {
   const auto bq = scores.size(-2), bk = scores.size(-1);
   torch::Tensor blocked;
   if (allowed.defined()) {
     blocked = mask_tile(allowed, slab, q0, bq, k0, bk).logical_not();
+  }
+  if (mask_mod && use_mask_mod) {
+    const auto attended = mask_mod(index_of(slab, q0, bq, k0, bk, scores.device()));
+    check_mask_mod_result(attended, scores.sizes());
+    blocked = blocked.defined() ? blocked.logical_or(attended.logical_not()) : attended.logical_not();
   }
   if (causal || window) {
     // Positions of the tile's corners: no per-entry test when the whole tile is visible.
@@ -167,11 +193,12 @@ torch::Tensor ScoreRule::block(torch::Tensor scores, const Slab& slab, int64_t q
   return in_place ? scores.masked_fill_(blocked, minus_infinity) : scores.masked_fill(blocked, minus_infinity);
 }
 
-torch::Tensor ScoreRule::apply(torch::Tensor scores, const Slab& slab, int64_t q0, int64_t k0, bool in_place) const {
+torch::Tensor ScoreRule::apply(torch::Tensor scores, const Slab& slab, int64_t q0, int64_t k0, bool in_place,
+                               bool use_mask_mod) const {
   scores = add_biases(std::move(scores), slab, q0, k0, in_place);
   const bool modified = score_mod != nullptr;
   scores = modify(scores, slab, q0, k0);
-  return block(std::move(scores), slab, q0, k0, in_place && !modified);
+  return block(std::move(scores), slab, q0, k0, in_place && !modified, use_mask_mod);
 }
 
 torch::Tensor Plan::to_caller(const torch::Tensor& canonical) const {
@@ -209,6 +236,8 @@ Plan make_plan(const torch::Tensor& query, const torch::Tensor& key, const torch
   rule.causal = options.causal();
   rule.window = options.window();
   rule.score_mod = options.score_mod();
+  plan.block_mask = options.block_mask();
+  rule.mask_mod = plan.block_mask.defined() ? plan.block_mask.mask_mod() : options.mask_mod();
   if (const auto& mask = options.mask(); mask.defined()) {
     if (mask.scalar_type() == torch::kBool) {
       rule.allowed = canonical_mask(mask, query, has_heads, batch, kv_heads, group);

@@ -2,10 +2,12 @@
 // FlashAttention), and a backward pass that recomputes each tile from the saved log-sum-exp, so neither direction
 // ever holds a [Tq, Tk] matrix. The portable O(T)-memory path: any device, any LibTorch, every ScoreRule.
 //
-// Shapes (plan.h): query [B, Hkv, G, Tq, d], key [B, Hkv, Tk, d], value [B, Hkv, Tk, dv]. A task takes a slab of
-// batches and key/value heads and a block of query rows (forward, grad query) or key rows (grad key and value);
-// the G query heads of a key/value head are rows of the same products ([b, h, G·bq, d]), so K and V are read
-// once for all of them and never repeated.
+// Shapes (plan.h): query [B, Hkv, G, Tq, d], key [B, Hkv, Tk, d], value [B, Hkv, Tk, dv]. The rows are cut into
+// Segments: one for dense batches, one per sequence for varlen_attention (whose sequences lie end to end in the
+// rows of batch 0). A task takes a slab of batches and key/value heads of one segment and a block of its query
+// rows (forward, grad query) or key rows (grad key and value); the G query heads of a key/value head are rows of
+// the same products ([b, h, G·bq, d]), so K and V are read once for all of them and never repeated. A block mask
+// makes the tiles its blocks: empty ones are skipped, full ones need no mask_mod.
 // !! On the CPU a task is one (batch, key/value head, block), and tasks run in parallel on LibTorch's threads
 // (at::parallel_for), each running its tiles on its own thread; on other devices one task per block covers every
 // batch and head, and the device parallelises each operation.
@@ -18,6 +20,8 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <utility>
+#include <vector>
 
 namespace attention::detail {
 namespace {
@@ -27,35 +31,80 @@ using torch::autograd::variable_list;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
+/// The state of every tile under a block mask (tiles are its blocks), for a slab of one batch and key/value head
+/// and for a slab of all of them: a tile is empty when every block in it is, full when every one is.
+class TileStates {
+ public:
+  TileStates() = default;
+  /// `blocks` int8 [B|1, H|1, nq, nk] (BlockMask::blocks()) of query heads H = kv_heads · group.
+  TileStates(const torch::Tensor& blocks, int64_t kv_heads, int64_t group) {
+    const auto batches = blocks.size(0), heads = blocks.size(1), nq = blocks.size(2), nk = blocks.size(3);
+    const auto grouped = blocks.view({batches, heads == 1 ? 1 : kv_heads, heads == 1 ? 1 : group, nq, nk});
+    per_head_ = combine(grouped.amin(2), grouped.amax(2)).contiguous();  // [B|1, Hkv|1, nq, nk]
+    whole_ = combine(blocks.amin({0, 1}), blocks.amax({0, 1})).contiguous();
+    query_blocks_ = nq;
+    key_blocks_ = nk;
+  }
+  bool defined() const { return per_head_.defined(); }
+
+  BlockMask::State at(const Slab& slab, int64_t query_block, int64_t key_block) const {
+    const bool single = slab.batch_end - slab.batch_begin == 1 && slab.head_end - slab.head_begin == 1;
+    if (!single) {
+      return state(whole_, 0, query_block, key_block);
+    }
+    const auto b = per_head_.size(0) == 1 ? 0 : slab.batch_begin, h = per_head_.size(1) == 1 ? 0 : slab.head_begin;
+    return state(per_head_, b * per_head_.size(1) + h, query_block, key_block);
+  }
+
+ private:
+  static torch::Tensor combine(const torch::Tensor& least, const torch::Tensor& most) {
+    return torch::where(most == BlockMask::kEmpty, most,
+                        torch::where(least == BlockMask::kFull, least, torch::full_like(least, BlockMask::kPartial)));
+  }
+  BlockMask::State state(const torch::Tensor& states, int64_t matrix, int64_t query_block, int64_t key_block) const {
+    const auto* data = states.data_ptr<int8_t>();
+    return static_cast<BlockMask::State>(data[(matrix * query_blocks_ + query_block) * key_blocks_ + key_block]);
+  }
+
+  torch::Tensor per_head_, whole_;
+  int64_t query_blocks_ = 0, key_blocks_ = 0;
+};
+
 /// What the forward and backward passes share; it travels through the autograd context as a capsule.
 struct Tiling : torch::CustomClassHolder {
-  ScoreRule rule;
+  std::vector<Segment> segments;
   double scale = 1.0;
   int64_t query_block = 0;
   int64_t key_block = 0;
+  TileStates tiles;  // under a block mask (then query_block = key_block = its block size)
+
+  /// Whether a score_mod re-enters autograd (which then stays on the calling thread).
+  bool has_score_mod() const { return !segments.empty() && segments.front().rule.score_mod != nullptr; }
+  /// Where a loop over tiles starts: `first`, or the start of its tile under a block mask.
+  static int64_t tile_start(int64_t first, int64_t block) { return first / block * block; }
 };
 
-/// float32 accumulators for float16/bfloat16 inputs; the input's own dtype otherwise.
-torch::ScalarType accumulator_type(torch::ScalarType dtype) {
-  return dtype == torch::kHalf || dtype == torch::kBFloat16 ? torch::kFloat : dtype;
-}
-
-/// Runs `task(slab, first, last)` over [0, length) in blocks of `block` rows, without recording gradients.
-/// On the CPU, tasks are one (batch, key/value head, block) each, run in parallel on LibTorch's threads (one
-/// thread per task); when the BLAS library runs its own threads (blas_threads.h), or on other devices, one task per
-/// block covers every batch and head instead, and the products parallelise themselves. `parallel` false keeps
-/// everything on the calling thread (a score_mod's re-entrant autograd needs it). `layout` is any canonical
-/// tensor [B, Hkv, ...].
-template <typename Task>
-void for_each_block(const torch::Tensor& layout, int64_t length, int64_t block, bool parallel, const Task& task) {
-  const int64_t batch = layout.size(0), kv_heads = layout.size(1);
-  const int64_t blocks = (length + block - 1) / block;
-  const auto rows = [&](int64_t index) { return std::pair{index * block, std::min((index + 1) * block, length)}; };
+/// Runs `task(segment, slab, first, last)` over the rows [0, length(segment)) of every segment in blocks of `block`
+/// rows (positions within the segment), without recording gradients. On the CPU, tasks are one (batch, key/value
+/// head, block) each, run in parallel on LibTorch's threads (one thread per task); when the BLAS library runs its
+/// own threads (blas_threads.h), or on other devices, one task per block covers every batch and head of the
+/// segment instead, and the products parallelise themselves. `parallel` false keeps everything on the calling
+/// thread (a score_mod's re-entrant autograd needs it). `layout` is any canonical tensor [B, Hkv, ...].
+template <typename Length, typename Task>
+void for_each_block(const std::vector<Segment>& segments, const torch::Tensor& layout, const Length& length,
+                    int64_t block, bool parallel, const Task& task) {
+  const int64_t kv_heads = layout.size(1);
+  const auto rows = [&](const Segment& segment, int64_t index) {
+    return std::pair{index * block, std::min((index + 1) * block, length(segment))};
+  };
+  const auto blocks_of = [&](const Segment& segment) { return (length(segment) + block - 1) / block; };
   const auto whole_slabs = [&] {
     torch::NoGradGuard no_grad;
-    for (int64_t index = 0; index < blocks; ++index) {
-      const auto [first, last] = rows(index);
-      task(Slab{0, batch, 0, kv_heads}, first, last);
+    for (const auto& segment : segments) {
+      for (int64_t index = 0; index < blocks_of(segment); ++index) {
+        const auto [first, last] = rows(segment, index);
+        task(segment, Slab{segment.batch_begin, segment.batch_end, 0, kv_heads, segment.sequence}, first, last);
+      }
     }
   };
   if (!layout.is_cpu()) {
@@ -66,18 +115,32 @@ void for_each_block(const torch::Tensor& layout, int64_t length, int64_t block, 
     on_calling_thread(whole_slabs);
     return;
   }
+  struct Item {
+    const Segment* segment;
+    int64_t batch, block;
+  };
+  std::vector<Item> items;
+  for (const auto& segment : segments) {
+    for (int64_t b = segment.batch_begin; b < segment.batch_end; ++b) {
+      for (int64_t index = 0; index < blocks_of(segment); ++index) {
+        items.push_back({&segment, b, index});
+      }
+    }
+  }
   const auto run = [&](int64_t begin, int64_t end) {
     torch::NoGradGuard no_grad;  // grad mode is per thread: LibTorch's workers start with it on
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t b = t / (kv_heads * blocks), h = t / blocks % kv_heads;
-      const auto [first, last] = rows(t % blocks);
-      task(Slab{b, b + 1, h, h + 1}, first, last);
+      const auto& item = items[t / kv_heads];
+      const int64_t h = t % kv_heads;
+      const auto [first, last] = rows(*item.segment, item.block);
+      task(*item.segment, Slab{item.batch, item.batch + 1, h, h + 1, item.segment->sequence}, first, last);
     }
   };
+  const auto tasks = static_cast<int64_t>(items.size()) * kv_heads;
   if (parallel) {
-    at::parallel_for(0, batch * kv_heads * blocks, /*grain_size=*/1, run);
+    at::parallel_for(0, tasks, /*grain_size=*/1, run);
   } else {
-    run(0, batch * kv_heads * blocks);
+    run(0, tasks);
   }
 }
 
@@ -123,7 +186,7 @@ struct QueryBlock {
   torch::Tensor queries;       // [b, h, G·bq, d], scaled
   torch::Tensor grad_context;  // [b, h, G·bq, dv]
   torch::Tensor log_sum_exp;   // [b, h, G·bq, 1]; +inf for a row with nothing visible
-  torch::Tensor row_dot;       // [b, h, G·bq, 1]: dO_i · O_i
+  torch::Tensor row_dot;       // [b, h, G·bq, 1]: dO_i · O_i - dlse_i
 };
 
 /// Softmax weights P and score gradients dS = P ∘ (dO Vᵀ - rowdot) of one tile, [b, h, G·bq, bk]. With a
@@ -133,10 +196,9 @@ struct TileGradients {
   torch::Tensor weights;
   torch::Tensor score_gradient;
 };
-TileGradients tile_gradients(const Tiling& tiling, const QueryBlock& rows, const torch::Tensor& keys,
-                             const torch::Tensor& values, const Slab& slab, int64_t q0, int64_t k0,
+TileGradients tile_gradients(const ScoreRule& rule, const QueryBlock& rows, const torch::Tensor& keys,
+                             const torch::Tensor& values, const Slab& slab, int64_t q0, int64_t k0, bool use_mask_mod,
                              bool accumulate_captured) {
-  const auto& rule = tiling.rule;
   auto biased = rule.add_biases(split_heads(raw_scores(rows.queries, keys), rule.group), slab, q0, k0, true);
   torch::Tensor before_mod, modified;
   if (rule.score_mod) {
@@ -146,7 +208,8 @@ TileGradients tile_gradients(const Tiling& tiling, const QueryBlock& rows, const
   } else {
     modified = biased;
   }
-  const auto scores = merge_heads(rule.block(modified.detach(), slab, q0, k0, /*in_place=*/!rule.score_mod));
+  const auto scores =
+      merge_heads(rule.block(modified.detach(), slab, q0, k0, /*in_place=*/!rule.score_mod, use_mask_mod));
   // Without a score_mod the tile is ours to overwrite; with one it may alias the score_mod's saved result.
   auto weights = (rule.score_mod ? scores.sub(rows.log_sum_exp) : scores.sub_(rows.log_sum_exp)).exp_();
   auto score_gradient = torch::matmul(rows.grad_context, values.transpose(-2, -1)).sub_(rows.row_dot).mul_(weights);
@@ -166,116 +229,167 @@ TileGradients tile_gradients(const Tiling& tiling, const QueryBlock& rows, const
   return {weights, score_gradient};
 }
 
+/// The tiles of one row of tiles: keys [first, last) in steps of `block` (from the start of a mask block under a
+/// block mask), each with whether it is computed at all and whether it needs the mask_mod.
+template <typename StateOf, typename Tile>
+void for_each_tile(const Tiling& tiling, std::pair<int64_t, int64_t> range, int64_t block, const StateOf& state_of,
+                   const Tile& tile) {
+  const auto [first, last] = range;
+  for (int64_t start = tiling.tiles.defined() ? Tiling::tile_start(first, block) : first; start < last;
+       start += block) {
+    const auto state = tiling.tiles.defined() ? state_of(start / block) : BlockMask::kPartial;
+    if (state != BlockMask::kEmpty) {
+      tile(start, std::min(start + block, last), state == BlockMask::kPartial);
+    }
+  }
+}
+
 class TiledAttention : public torch::autograd::Function<TiledAttention> {
  public:
-  /// query [B, Hkv, G, Tq, d] (not scaled), key [B, Hkv, Tk, d], value [B, Hkv, Tk, dv] → [B, Hkv, G, Tq, dv].
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& query, const torch::Tensor& key,
+  /// query [B, Hkv, G, Tq, d] (not scaled), key [B, Hkv, Tk, d], value [B, Hkv, Tk, dv] → context
+  /// [B, Hkv, G, Tq, dv] and log-sum-exp [B, Hkv, G, Tq] (accumulator dtype, -inf for rows with nothing visible).
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& query, const torch::Tensor& key,
                                const torch::Tensor& value, const c10::intrusive_ptr<Tiling>& tiling) {
-    const auto& rule = tiling->rule;
     const auto accumulate = accumulator_type(query.scalar_type());
     auto context_shape = query.sizes().vec();
     context_shape.back() = value.size(-1);
-    auto context = torch::empty(context_shape, value.options());  // [B, Hkv, G, Tq, dv]
-    auto log_sum_exp = torch::empty(query.sizes().slice(0, 4), query.options().dtype(accumulate));  // [B, Hkv, G, Tq]
-    for_each_block(
-        query, rule.query_len, tiling->query_block, /*parallel=*/true, [&](const Slab& slab, int64_t q0, int64_t q1) {
-          const auto queries = query_rows(query, slab, q0, q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
-          auto row_shape = queries.sizes().vec();
-          row_shape.back() = 1;
-          auto running_max = torch::full(row_shape, -kInfinity, queries.options());  // [b, h, G·bq, 1]
-          auto running_sum = torch::zeros(row_shape, queries.options());
-          row_shape.back() = value.size(-1);
-          auto accumulated = torch::zeros(row_shape, queries.options());  // [b, h, G·bq, dv]
-          const auto [first_key, last_key] = rule.key_range(q0, q1);
-          for (int64_t k0 = first_key; k0 < last_key; k0 += tiling->key_block) {
-            const auto k1 = std::min(k0 + tiling->key_block, last_key);
-            const auto keys = key_rows(key, slab, k0, k1, accumulate),
-                       values = key_rows(value, slab, k0, k1, accumulate);
-            const auto scores = merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
-                                                       /*in_place=*/true));  // [b, h, G·bq, bk]
-            const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
-            const auto shift = finite_or_zero(new_max);
-            const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
-            // unnormalised; a score_mod's result may alias a tensor it captured, so it is not overwritten
-            const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
-            running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
-            accumulated.mul_(rescale).add_(torch::matmul(weights, values));
-            running_max = new_max;
-          }
-          const auto visible = running_sum > 0;
-          accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
-          store_query_rows(context, slab, q0, accumulated);
-          store_query_rows(log_sum_exp.unsqueeze(-1), slab, q0,
-                           torch::where(visible, finite_or_zero(running_max) + running_sum.log(),
-                                        torch::full_like(running_sum, kInfinity)));
-        });
+    auto context = torch::empty(context_shape, value.options());  // [B, Hkv, G, Tq, dv]; every row is written
+    // +inf for a row with nothing visible, so that the backward pass's exp(s - lse) is 0 there
+    auto log_sum_exp = torch::empty(query.sizes().slice(0, 4), query.options().dtype(accumulate));
+    const auto query_len = [](const Segment& segment) { return segment.rule.query_len; };
+    for_each_block(tiling->segments, query, query_len, tiling->query_block, /*parallel=*/true,
+                   [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
+                     const auto& rule = segment.rule;
+                     const auto row0 = segment.query_start, key0 = segment.key_start;
+                     const auto queries =
+                         query_rows(query, slab, row0 + q0, row0 + q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
+                     auto row_shape = queries.sizes().vec();
+                     row_shape.back() = 1;
+                     auto running_max = torch::full(row_shape, -kInfinity, queries.options());  // [b, h, G·bq, 1]
+                     auto running_sum = torch::zeros(row_shape, queries.options());
+                     row_shape.back() = value.size(-1);
+                     auto accumulated = torch::zeros(row_shape, queries.options());  // [b, h, G·bq, dv]
+                     const auto state_of = [&](int64_t key_block) {
+                       return tiling->tiles.at(slab, q0 / tiling->query_block, key_block);
+                     };
+                     for_each_tile(
+                         *tiling, rule.key_range(q0, q1), tiling->key_block, state_of,
+                         [&](int64_t k0, int64_t k1, bool use_mask_mod) {
+                           const auto keys = key_rows(key, slab, key0 + k0, key0 + k1, accumulate),
+                                      values = key_rows(value, slab, key0 + k0, key0 + k1, accumulate);
+                           const auto scores =
+                               merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
+                                                      /*in_place=*/true, use_mask_mod));  // [b, h, G·bq, bk]
+                           const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
+                           const auto shift = finite_or_zero(new_max);
+                           const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
+                           // unnormalised; a score_mod's result may alias a tensor it captured, so it is
+                           // not overwritten
+                           const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
+                           running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
+                           accumulated.mul_(rescale).add_(torch::matmul(weights, values));
+                           running_max = new_max;
+                         });
+                     const auto visible = running_sum > 0;
+                     accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
+                     store_query_rows(context, slab, row0 + q0, accumulated);
+                     store_query_rows(log_sum_exp.unsqueeze(-1), slab, row0 + q0,
+                                      torch::where(visible, finite_or_zero(running_max) + running_sum.log(),
+                                                   torch::full_like(running_sum, kInfinity)));
+                   });
     ctx->save_for_backward({query, key, value, context, log_sum_exp});
     ctx->saved_data["tiling"] = c10::IValue::make_capsule(tiling);
-    return context;
+    return {context, log_sum_exp.masked_fill(log_sum_exp.isposinf(), -kInfinity)};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
     const auto &query = saved[0], &key = saved[1], &value = saved[2], &context = saved[3], &log_sum_exp = saved[4];
     const auto tiling = c10::static_intrusive_pointer_cast<Tiling>(ctx->saved_data["tiling"].toCapsule());
-    const auto& rule = tiling->rule;
     const auto accumulate = accumulator_type(query.scalar_type());
-    const auto& grad_context = grad_outputs[0];  // [B, Hkv, G, Tq, dv]
-    // dL/dS_ij = P_ij (dO_i · v_j - dO_i · O_i): the second term once per row.
-    const auto row_dot = (grad_context.to(accumulate) * context.to(accumulate)).sum(-1, /*keepdim=*/true);
-    const auto rows_of = [&](const Slab& slab, int64_t q0, int64_t q1) {
-      return QueryBlock{query_rows(query, slab, q0, q1, accumulate) * tiling->scale,
-                        query_rows(grad_context, slab, q0, q1, accumulate),
-                        query_rows(log_sum_exp.unsqueeze(-1), slab, q0, q1, accumulate),
-                        query_rows(row_dot, slab, q0, q1, accumulate)};
+    const auto grad_context = grad_outputs[0].defined() ? grad_outputs[0] : torch::zeros_like(context);
+    // dL/dS_ij = P_ij (dO_i · v_j - dO_i · O_i + dL/dlse_i): the last two terms once per row.
+    auto row_dot = (grad_context.to(accumulate) * context.to(accumulate)).sum(-1, /*keepdim=*/true);
+    if (grad_outputs[1].defined()) {
+      row_dot = row_dot - grad_outputs[1].to(accumulate).unsqueeze(-1);
+    }
+    const auto rows_of = [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
+      const auto first = segment.query_start + q0, last = segment.query_start + q1;
+      return QueryBlock{query_rows(query, slab, first, last, accumulate) * tiling->scale,
+                        query_rows(grad_context, slab, first, last, accumulate),
+                        query_rows(log_sum_exp.unsqueeze(-1), slab, first, last, accumulate),
+                        query_rows(row_dot, slab, first, last, accumulate)};
     };
-    // A score_mod re-enters autograd, which stays on the calling thread.
-    const bool parallel = rule.score_mod == nullptr;
-    auto grad_query = torch::empty_like(query), grad_key = torch::empty_like(key);
+    const bool parallel = !tiling->has_score_mod();
+    auto grad_query = torch::empty_like(query), grad_key = torch::empty_like(key);  // every row is written
     auto grad_value = torch::empty_like(value);
 
     // Pass 1, per query block: dQ = scale · dS K.
-    for_each_block(query, rule.query_len, tiling->query_block, parallel, [&](const Slab& slab, int64_t q0, int64_t q1) {
-      const auto rows = rows_of(slab, q0, q1);
-      auto grad = torch::zeros_like(rows.queries);  // [b, h, G·bq, d]
-      const auto [first_key, last_key] = rule.key_range(q0, q1);
-      for (int64_t k0 = first_key; k0 < last_key; k0 += tiling->key_block) {
-        const auto k1 = std::min(k0 + tiling->key_block, last_key);
-        const auto keys = key_rows(key, slab, k0, k1, accumulate), values = key_rows(value, slab, k0, k1, accumulate);
-        const auto tile = tile_gradients(*tiling, rows, keys, values, slab, q0, k0, /*accumulate_captured=*/false);
-        grad.add_(torch::matmul(tile.score_gradient, keys));
-      }
-      store_query_rows(grad_query, slab, q0, grad.mul_(tiling->scale));
-    });
+    const auto query_len = [](const Segment& segment) { return segment.rule.query_len; };
+    for_each_block(tiling->segments, query, query_len, tiling->query_block, parallel,
+                   [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
+                     const auto& rule = segment.rule;
+                     const auto key0 = segment.key_start;
+                     const auto rows = rows_of(segment, slab, q0, q1);
+                     auto grad = torch::zeros_like(rows.queries);  // [b, h, G·bq, d]
+                     const auto state_of = [&](int64_t key_block) {
+                       return tiling->tiles.at(slab, q0 / tiling->query_block, key_block);
+                     };
+                     for_each_tile(*tiling, rule.key_range(q0, q1), tiling->key_block, state_of,
+                                   [&](int64_t k0, int64_t k1, bool use_mask_mod) {
+                                     const auto keys = key_rows(key, slab, key0 + k0, key0 + k1, accumulate),
+                                                values = key_rows(value, slab, key0 + k0, key0 + k1, accumulate);
+                                     const auto tile = tile_gradients(rule, rows, keys, values, slab, q0, k0,
+                                                                      use_mask_mod, /*accumulate_captured=*/false);
+                                     grad.add_(torch::matmul(tile.score_gradient, keys));
+                                   });
+                     store_query_rows(grad_query, slab, segment.query_start + q0, grad.mul_(tiling->scale));
+                   });
 
     // Pass 2, per key block: dV = Pᵀ dO and dK = dSᵀ Q (scaled), summed over the G query heads.
-    for_each_block(key, rule.key_len, tiling->key_block, parallel, [&](const Slab& slab, int64_t k0, int64_t k1) {
-      const auto keys = key_rows(key, slab, k0, k1, accumulate), values = key_rows(value, slab, k0, k1, accumulate);
-      auto grad_keys = torch::zeros_like(keys), grad_values = torch::zeros_like(values);
-      const auto [first_query, last_query] = rule.query_range(k0, k1);
-      for (int64_t q0 = first_query; q0 < last_query; q0 += tiling->query_block) {
-        const auto q1 = std::min(q0 + tiling->query_block, last_query);
-        const auto rows = rows_of(slab, q0, q1);
-        const auto tile = tile_gradients(*tiling, rows, keys, values, slab, q0, k0, /*accumulate_captured=*/true);
-        grad_values.add_(torch::matmul(tile.weights.transpose(-2, -1), rows.grad_context));
-        grad_keys.add_(torch::matmul(tile.score_gradient.transpose(-2, -1), rows.queries));
-      }
-      slab.of(grad_key).slice(2, k0, k1).copy_(grad_keys);
-      slab.of(grad_value).slice(2, k0, k1).copy_(grad_values);
-    });
+    const auto key_len = [](const Segment& segment) { return segment.rule.key_len; };
+    for_each_block(tiling->segments, key, key_len, tiling->key_block, parallel,
+                   [&](const Segment& segment, const Slab& slab, int64_t k0, int64_t k1) {
+                     const auto& rule = segment.rule;
+                     const auto key0 = segment.key_start;
+                     const auto keys = key_rows(key, slab, key0 + k0, key0 + k1, accumulate),
+                                values = key_rows(value, slab, key0 + k0, key0 + k1, accumulate);
+                     auto grad_keys = torch::zeros_like(keys), grad_values = torch::zeros_like(values);
+                     const auto state_of = [&](int64_t query_block) {
+                       return tiling->tiles.at(slab, query_block, k0 / tiling->key_block);
+                     };
+                     for_each_tile(*tiling, rule.query_range(k0, k1), tiling->query_block, state_of,
+                                   [&](int64_t q0, int64_t q1, bool use_mask_mod) {
+                                     const auto rows = rows_of(segment, slab, q0, q1);
+                                     const auto tile =
+                                         tile_gradients(rule, rows, keys, values, slab, q0, k0, use_mask_mod,
+                                                        /*accumulate_captured=*/true);
+                                     grad_values.add_(torch::matmul(tile.weights.transpose(-2, -1), rows.grad_context));
+                                     grad_keys.add_(torch::matmul(tile.score_gradient.transpose(-2, -1), rows.queries));
+                                   });
+                     slab.of(grad_key).slice(2, key0 + k0, key0 + k1).copy_(grad_keys);
+                     slab.of(grad_value).slice(2, key0 + k0, key0 + k1).copy_(grad_values);
+                   });
     return {grad_query, grad_key, grad_value, torch::Tensor()};
   }
 };
 
 }  // namespace
 
-torch::Tensor tiled_attention(const Plan& plan, int64_t query_block, int64_t key_block) {
+TiledResult tiled_attention(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                            double scale, std::vector<Segment> segments, int64_t query_block, int64_t key_block,
+                            const BlockMask& block_mask) {
   auto tiling = c10::make_intrusive<Tiling>();
-  tiling->rule = plan.rule;
-  tiling->scale = plan.scale;
+  tiling->segments = std::move(segments);
+  tiling->scale = scale;
   tiling->query_block = query_block;
   tiling->key_block = key_block;
-  return plan.to_caller(TiledAttention::apply(plan.query, plan.key, plan.value, tiling));
+  if (block_mask.defined()) {
+    tiling->query_block = tiling->key_block = block_mask.block_size();
+    tiling->tiles = TileStates(block_mask.blocks(), query.size(1), query.size(2));
+  }
+  const auto outputs = TiledAttention::apply(query, key, value, tiling);
+  return {outputs[0], outputs[1]};
 }
 
 }  // namespace attention::detail

@@ -1,0 +1,74 @@
+// Block masks: which blocks of the scores a mask_mod leaves empty, full or partial, found by evaluating it one row
+// of blocks at a time.
+#include <attention/flex.h>
+
+#include "paths/plan.h"
+
+#include <torch/torch.h>
+
+#include <utility>
+
+namespace attention {
+
+BlockMask::BlockMask(MaskMod mask_mod, torch::Tensor blocks, int64_t query_len, int64_t key_len, int64_t block_size)
+    : mask_mod_(std::move(mask_mod)),
+      blocks_(std::move(blocks)),
+      query_len_(query_len),
+      key_len_(key_len),
+      block_size_(block_size) {
+  TORCH_CHECK(mask_mod_ != nullptr, "BlockMask: the mask_mod is empty");
+  TORCH_CHECK(block_size_ > 0 && query_len_ >= 0 && key_len_ >= 0,
+              "BlockMask: block_size must be > 0 and lengths >= 0, got block_size ", block_size_, ", query_len ",
+              query_len_, ", key_len ", key_len_);
+  const auto query_blocks = (query_len_ + block_size_ - 1) / block_size_,
+             key_blocks = (key_len_ + block_size_ - 1) / block_size_;
+  TORCH_CHECK(blocks_.defined() && blocks_.scalar_type() == torch::kChar && blocks_.is_cpu() && blocks_.dim() == 4 &&
+                  blocks_.size(2) == query_blocks && blocks_.size(3) == key_blocks,
+              "BlockMask: blocks must be an int8 tensor [B, H, ", query_blocks, ", ", key_blocks,
+              "] on the CPU for these lengths and block size, got ",
+              blocks_.defined() ? c10::toString(blocks_.scalar_type()) : "an undefined tensor", " of shape ",
+              blocks_.defined() ? blocks_.sizes() : torch::IntArrayRef{});
+  blocks_ = blocks_.contiguous();
+}
+
+double BlockMask::sparsity() const {
+  if (!defined() || blocks_.numel() == 0) {
+    return 0.0;
+  }
+  return (blocks_ == kEmpty).sum().item<double>() / static_cast<double>(blocks_.numel());
+}
+
+BlockMask create_block_mask(const MaskMod& mask_mod, int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t block_size,
+                            torch::Device device) {
+  TORCH_CHECK(mask_mod != nullptr, "create_block_mask: the mask_mod is empty");
+  TORCH_CHECK(B >= 1 && H >= 1 && Tq >= 0 && Tk >= 0 && block_size >= 1,
+              "create_block_mask: need B, H, block_size >= 1 and Tq, Tk >= 0, got B=", B, ", H=", H, ", Tq=", Tq,
+              ", Tk=", Tk, ", block_size=", block_size);
+  const auto query_blocks = (Tq + block_size - 1) / block_size, key_blocks = (Tk + block_size - 1) / block_size;
+  auto blocks = torch::empty({B, H, query_blocks, key_blocks}, torch::kChar);
+  const auto longs = torch::TensorOptions(torch::kLong).device(device);
+  ScoreIndex index;
+  index.batch = torch::arange(B, longs).view({B, 1, 1, 1});
+  index.head = torch::arange(H, longs).view({1, H, 1, 1});
+  // Keys padded to whole blocks; the padding counts as neither attended nor blocked.
+  const auto padded_keys = key_blocks * block_size;
+  index.key = torch::arange(padded_keys, longs).view({1, 1, 1, padded_keys});
+  const auto real_key = index.key < Tk;
+  for (int64_t row = 0; row < query_blocks; ++row) {
+    const auto q0 = row * block_size, bq = std::min(block_size, Tq - q0);
+    index.query = torch::arange(q0, q0 + bq, longs).view({1, 1, bq, 1});
+    const auto attended = mask_mod(index);
+    detail::check_mask_mod_result(attended, {B, H, bq, padded_keys});
+    const auto allowed = attended.logical_and(real_key).expand({B, H, bq, padded_keys});
+    const auto blocked = attended.logical_not().logical_and(real_key).expand({B, H, bq, padded_keys});
+    // [B, H, bq, nk, block] → whether any entry of each block is allowed, or blocked
+    const auto any_allowed = allowed.reshape({B, H, bq, key_blocks, block_size}).any(-1).any(2);
+    const auto any_blocked = blocked.reshape({B, H, bq, key_blocks, block_size}).any(-1).any(2);
+    // empty 0 (nothing allowed), partial 1 (something allowed, something blocked), full 2
+    const auto state = any_allowed.to(torch::kChar) * (2 - any_blocked.to(torch::kChar));
+    blocks.select(2, row).copy_(state);
+  }
+  return BlockMask(mask_mod, blocks, Tq, Tk, block_size);
+}
+
+}  // namespace attention
