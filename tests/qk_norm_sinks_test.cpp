@@ -21,7 +21,7 @@ using testing::reference;
 
 class RMSNormTest : public testing::SeededTest {};
 class QkNormTest : public testing::SeededTest {};
-class SinksTest : public testing::SeededTest {};
+class ModuleSinksTest : public testing::SeededTest {};
 
 /// The names of a module's parameters, in named_parameters() order.
 std::vector<std::string> parameter_names(const torch::nn::Module& module) {
@@ -327,7 +327,7 @@ TEST_F(QkNormTest, BadNormsNameTheProblem) {
 
 // ------------------------------------------------------------------------------------------------ sinks
 
-TEST_F(SinksTest, ModulesRegisterZeroSinksOnePerQueryHead) {
+TEST_F(ModuleSinksTest, ModulesRegisterZeroSinksOnePerQueryHead) {
   MultiHeadAttention mha(MultiHeadAttentionOptions(8, 4).num_kv_heads(2).sinks(true));
   SelfAttention self(SelfAttentionOptions(8, 4).num_kv_heads(2).bias(false).qk_norm(1e-6).sinks(true));
   // A module's own parameters come before its submodules' (as in PyTorch).
@@ -365,7 +365,7 @@ std::vector<std::pair<std::string, torch::Tensor>> module_sinks_parameters() {
           {"sinks", reference("module_sinks", "sinks")}};
 }
 
-TEST_F(SinksTest, ModulesMatchTheReferenceAndTheFunctional) {
+TEST_F(ModuleSinksTest, ModulesMatchTheReferenceAndTheFunctional) {
   SelfAttention self(SelfAttentionOptions(8, 2).bias(false).causal(true).sinks(true));
   self->to(torch::kDouble);
   copy_by_name(*self, module_sinks_parameters());
@@ -398,7 +398,7 @@ TEST_F(SinksTest, ModulesMatchTheReferenceAndTheFunctional) {
   expect_close(torch::cat(steps, 1), reference("module_sinks", "context"), 1e-12);
 }
 
-TEST_F(SinksTest, ZeroSinksReceiveAGradient) {
+TEST_F(ModuleSinksTest, ZeroSinksReceiveAGradient) {
   SelfAttention self(SelfAttentionOptions(8, 2).causal(true).sinks(true));
   const auto x = torch::randn({2, 5, 8});
   const auto out = self(x);

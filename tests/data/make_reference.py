@@ -134,6 +134,54 @@ module_sinks
     (1,4,8); causal.  Each row's softmax has one extra logit ``sinks[h]``
     whose probability is discarded; ``context`` (1,4,8) and ``grad_sinks`` of
     the sin-weighted loss.
+lse
+    Log-sum-exp of each row, float64: ``torch.manual_seed(10)``; q (2,3,5,4),
+    k (2,3,7,4), v (2,3,7,3).  ``allowed`` (5,7) = causal top-left (key
+    j <= i) AND the bool ``mask`` (5,7) (True = may attend), which blocks
+    all of row 2 and the entries (3,0) and (4,1).  ``context``; ``lse`` =
+    logsumexp over the allowed keys of the scores ``q k^T / 2`` (2,3,5).
+    JSON has no infinity: a row with no allowed key (lse = -inf) is stored
+    as 0, and ``lse_finite`` (bool, same shape) is False there.
+    ``grad_q``, ``grad_k``, ``grad_v`` of ``sin_weighted_loss(context) +
+    sin_weighted_loss(where(lse_finite, lse, 0))``.  The keys split in two:
+    ``context_1``, ``lse_1``, ``lse_1_finite`` attend keys 0..3 only
+    (``allowed[:, :4]``), ``context_2``, ``lse_2``, ``lse_2_finite`` keys
+    4..6 (``allowed[:, 4:]``); rows with no allowed key have zero contexts.
+
+sinks
+    Attention sinks (gpt-oss), float64: ``torch.manual_seed(11)``;
+    q (1,4,5,4), k (1,2,6,4), v (1,2,6,3) (query head h uses key/value head
+    h // 2), ``sinks`` (4) from randn; causal bottom-right (query i sees keys
+    j <= i + 1); w_ij = exp(x_ij) / (sum_j exp(x_ij) + exp(sinks_h)),
+    computed as a softmax with the sink as an extra column that is then
+    dropped.  ``context``, ``weights`` (1,4,5,6), ``lse`` (sinks excluded)
+    and ``grad_q``, ``grad_k``, ``grad_v``, ``grad_sinks`` of the
+    sin-weighted loss of the context.
+
+mask_mod
+    mask_mod, float64: ``torch.manual_seed(12)``; q, k (2,2,8,4), v (2,2,8,3);
+    document ``ids`` (2,8) = [[0,0,0,1,1,2,2,2], [0,1,1,1,1,1,3,3]].
+    ``document_causal_context``: same document AND key j <= query i, with
+    ``grad_q``, ``grad_k``, ``grad_v`` of the sin-weighted loss;
+    ``prefix_context``: prefix LM of prefix_length 3 (j < 3 OR j <= i);
+    ``document_prefix_context``: same document AND (j < 3 OR j <= i);
+    ``document_or_first_context``: same document OR j == 0 (not causal).
+
+varlen
+    Sequences packed without padding, float64: ``torch.manual_seed(13)``;
+    4 sequences with query lengths [3, 0, 5, 2] and key lengths [3, 0, 7, 4]
+    (``cu_seqlens_q`` = [0, 3, 3, 8, 10], ``cu_seqlens_k`` = [0, 3, 3, 10,
+    14], int64); H = 4 query heads, Hkv = 2 key/value heads (query head h
+    uses h // 2); q (10,4,4), k (14,2,4), v (14,2,3).  Positions are
+    bottom-right per sequence: query i of sequence s at i + Tk_s - Tq_s, key
+    j at j.  Each sequence is attended alone with the dense reference.
+    ``causal_context`` (10,4,3): key j <= the query's position; ``lse``
+    (10,4) of the scaled scores over the allowed keys; ``grad_q``,
+    ``grad_k``, ``grad_v`` of the sin-weighted loss of ``causal_context``.
+    ``window_alibi_softcap_context``: not causal; scores ``q k^T / 2 -
+    slopes_h |pos_i - j|`` (``slopes`` (4) from the paper's get_slopes),
+    then soft-capped ``5 tanh(x / 5)``, then only keys with |pos_i - j| <= 2
+    allowed; with ``window_grad_q``, ``window_grad_k``, ``window_grad_v``.
 """
 
 import json
@@ -531,6 +579,157 @@ def case_module_sinks():
             "grad_sinks": t(grad_sinks)}
 
 
+def t_finite(x):
+    """Serialise a tensor that may hold -inf: the tensor with 0 for -inf,
+    and a bool tensor that is True where the value is finite."""
+    finite = torch.isfinite(x)
+    return t(torch.where(finite, x, torch.zeros_like(x))), t(finite)
+
+
+def masked_lse(scores, allowed):
+    """logsumexp of each row over the allowed keys; -inf for an empty row,
+    with a zero gradient there."""
+    lse = torch.logsumexp(scores.masked_fill(~allowed, -1e300), dim=-1)
+    return torch.where(allowed.any(-1), lse, torch.full_like(lse, -math.inf))
+
+
+def case_lse():
+    torch.manual_seed(10)
+    q = torch.randn(2, 3, 5, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(2, 3, 7, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, 3, 7, 3, dtype=torch.float64, requires_grad=True)
+    mask = torch.ones(5, 7, dtype=torch.bool)
+    mask[2, :] = False
+    mask[3, 0] = False
+    mask[4, 1] = False
+    allowed = torch.ones(5, 7, dtype=torch.bool).tril() & mask
+    scores = q @ k.transpose(-2, -1) / 2
+    context, _ = attend(q, k, v, allowed)
+    lse = masked_lse(scores, allowed)
+    finite = torch.isfinite(lse)
+    loss = sin_weighted_loss(context) + sin_weighted_loss(
+        torch.where(finite, lse, torch.zeros_like(lse)))
+    loss.backward()
+    out = {"q": t(q), "k": t(k), "v": t(v), "mask": t(mask),
+           "allowed": t(allowed), "context": t(context),
+           "grad_q": t(q.grad), "grad_k": t(k.grad), "grad_v": t(v.grad)}
+    out["lse"], out["lse_finite"] = t_finite(lse)
+    with torch.no_grad():
+        for part, keys in (("1", slice(0, 4)), ("2", slice(4, 7))):
+            part_context, _ = attend(q, k[..., keys, :], v[..., keys, :],
+                                     allowed[:, keys])
+            out["context_" + part] = t(part_context)
+            out["lse_" + part], out["lse_%s_finite" % part] = t_finite(
+                masked_lse(scores[..., keys], allowed[:, keys]))
+    return out
+
+
+def case_sinks():
+    torch.manual_seed(11)
+    q = torch.randn(1, 4, 5, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(1, 2, 6, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(1, 2, 6, 3, dtype=torch.float64, requires_grad=True)
+    sinks = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    allowed = torch.ones(5, 6, dtype=torch.bool).tril(6 - 5)
+    scores = q @ k.repeat_interleave(2, 1).transpose(-2, -1) / 2
+    logits = torch.cat([scores.masked_fill(~allowed, -math.inf),
+                        sinks.view(1, 4, 1, 1).expand(1, 4, 5, 1)], dim=-1)
+    weights = torch.softmax(logits, dim=-1)[..., :6]
+    context = weights @ v.repeat_interleave(2, 1)
+    lse = masked_lse(scores, allowed)
+    grad_q, grad_k, grad_v, grad_sinks = grads_of(context, q, k, v, sinks)
+    return {"q": t(q), "k": t(k), "v": t(v), "sinks": t(sinks),
+            "context": t(context), "weights": t(weights), "lse": t(lse),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v),
+            "grad_sinks": t(grad_sinks)}
+
+
+def case_mask_mod():
+    torch.manual_seed(12)
+    q = torch.randn(2, 2, 8, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(2, 2, 8, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(2, 2, 8, 3, dtype=torch.float64, requires_grad=True)
+    ids = torch.tensor([[0, 0, 0, 1, 1, 2, 2, 2], [0, 1, 1, 1, 1, 1, 3, 3]])
+    same_document = (ids[:, :, None] == ids[:, None, :]).view(2, 1, 8, 8)
+    query, key = torch.arange(8).view(8, 1), torch.arange(8).view(1, 8)
+    causal = key <= query
+    prefix = (key < 3) | causal
+    document_causal_context, _ = attend(q, k, v, same_document & causal)
+    grad_q, grad_k, grad_v = grads_of(document_causal_context, q, k, v)
+    with torch.no_grad():
+        prefix_context, _ = attend(q, k, v, prefix)
+        document_prefix_context, _ = attend(q, k, v, same_document & prefix)
+        document_or_first_context, _ = attend(q, k, v,
+                                              same_document | (key == 0))
+    return {"q": t(q), "k": t(k), "v": t(v), "ids": t(ids),
+            "document_causal_context": t(document_causal_context),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v),
+            "prefix_context": t(prefix_context),
+            "document_prefix_context": t(document_prefix_context),
+            "document_or_first_context": t(document_or_first_context)}
+
+
+def varlen_reference(q, k, v, cu_q, cu_k, window=None, slopes=None,
+                     cap=None):
+    """Each packed sequence attended alone with the dense reference, query
+    heads h using key/value head h // (H / Hkv); context [Tq_total, H, dv]
+    and lse [Tq_total, H]."""
+    H, Hkv = q.shape[1], k.shape[1]
+    contexts, lses = [], []
+    for s in range(len(cu_q) - 1):
+        qs = q[cu_q[s]:cu_q[s + 1]].transpose(0, 1)  # [H, Tq, d]
+        ks = k[cu_k[s]:cu_k[s + 1]].transpose(0, 1).repeat_interleave(
+            H // Hkv, 0)  # [H, Tk, d]
+        vs = v[cu_k[s]:cu_k[s + 1]].transpose(0, 1).repeat_interleave(
+            H // Hkv, 0)  # [H, Tk, dv]
+        tq, tk = qs.shape[1], ks.shape[1]
+        query_pos = torch.arange(tq).view(tq, 1) + tk - tq
+        key_pos = torch.arange(tk).view(1, tk)
+        distance = (query_pos - key_pos).abs()
+        scores = qs @ ks.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        if slopes is not None:
+            scores = scores - slopes.view(H, 1, 1) * distance
+        if cap is not None:
+            scores = cap * torch.tanh(scores / cap)
+        if window is None:
+            allowed = (key_pos <= query_pos).expand(H, tq, tk)
+        else:
+            allowed = (distance <= window).expand(H, tq, tk)
+        weights = torch.softmax(scores.masked_fill(~allowed, -1e300), -1)
+        weights = weights * allowed.any(-1, keepdim=True)
+        contexts.append((weights @ vs).transpose(0, 1))  # [Tq, H, dv]
+        lses.append(masked_lse(scores, allowed).transpose(0, 1))  # [Tq, H]
+    return torch.cat(contexts), torch.cat(lses)
+
+
+def case_varlen():
+    torch.manual_seed(13)
+    q = torch.randn(10, 4, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(14, 2, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(14, 2, 3, dtype=torch.float64, requires_grad=True)
+    cu_q = torch.tensor([0, 3, 3, 8, 10])
+    cu_k = torch.tensor([0, 3, 3, 10, 14])
+    slopes = torch.tensor(paper_slopes(4), dtype=torch.float64)
+    causal_context, lse = varlen_reference(q, k, v, cu_q.tolist(),
+                                           cu_k.tolist())
+    grad_q, grad_k, grad_v = grads_of(causal_context, q, k, v)
+    q.grad, k.grad, v.grad = None, None, None
+    window_context, _ = varlen_reference(q, k, v, cu_q.tolist(),
+                                         cu_k.tolist(), window=2,
+                                         slopes=slopes, cap=5.0)
+    window_grad_q, window_grad_k, window_grad_v = grads_of(window_context,
+                                                           q, k, v)
+    return {"q": t(q), "k": t(k), "v": t(v),
+            "cu_seqlens_q": t(cu_q), "cu_seqlens_k": t(cu_k),
+            "slopes": t(slopes),
+            "causal_context": t(causal_context), "lse": t(lse),
+            "grad_q": t(grad_q), "grad_k": t(grad_k), "grad_v": t(grad_v),
+            "window_alibi_softcap_context": t(window_context),
+            "window_grad_q": t(window_grad_q),
+            "window_grad_k": t(window_grad_k),
+            "window_grad_v": t(window_grad_v)}
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     ref = {
@@ -551,6 +750,10 @@ def main():
         "mha_gqa": case_mha_gqa(),
         "qk_norm": case_qk_norm(),
         "module_sinks": case_module_sinks(),
+        "lse": case_lse(),
+        "sinks": case_sinks(),
+        "mask_mod": case_mask_mod(),
+        "varlen": case_varlen(),
     }
     json.dump(ref, sys.stdout, indent=1, allow_nan=False)
     sys.stdout.write("\n")
