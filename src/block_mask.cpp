@@ -50,17 +50,18 @@ BlockMask create_block_mask(const MaskMod& mask_mod, int64_t B, int64_t H, int64
   ScoreIndex index;
   index.batch = torch::arange(B, longs).view({B, 1, 1, 1});
   index.head = torch::arange(H, longs).view({1, H, 1, 1});
-  // Keys padded to whole blocks; the padding counts as neither attended nor blocked.
+  index.key = torch::arange(Tk, longs).view({1, 1, 1, Tk});
+  // The last block's keys are padded to a whole block, as neither attended nor blocked.
   const auto padded_keys = key_blocks * block_size;
-  index.key = torch::arange(padded_keys, longs).view({1, 1, 1, padded_keys});
-  const auto real_key = index.key < Tk;
+  const auto padding = torch::zeros({B, H, block_size, padded_keys - Tk}, longs.dtype(torch::kBool));
   for (int64_t row = 0; row < query_blocks; ++row) {
     const auto q0 = row * block_size, bq = std::min(block_size, Tq - q0);
     index.query = torch::arange(q0, q0 + bq, longs).view({1, 1, bq, 1});
     const auto attended = mask_mod(index);
-    detail::check_mask_mod_result(attended, {B, H, bq, padded_keys});
-    const auto allowed = attended.logical_and(real_key).expand({B, H, bq, padded_keys});
-    const auto blocked = attended.logical_not().logical_and(real_key).expand({B, H, bq, padded_keys});
+    detail::check_mask_mod_result(attended, {B, H, bq, Tk});
+    const auto rows = padding.narrow(2, 0, bq);
+    const auto allowed = torch::cat({attended.expand({B, H, bq, Tk}), rows}, -1);
+    const auto blocked = torch::cat({attended.logical_not().expand({B, H, bq, Tk}), rows}, -1);
     // [B, H, bq, nk, block] → whether any entry of each block is allowed, or blocked
     const auto any_allowed = allowed.reshape({B, H, bq, key_blocks, block_size}).any(-1).any(2);
     const auto any_blocked = blocked.reshape({B, H, bq, key_blocks, block_size}).any(-1).any(2);

@@ -144,9 +144,10 @@ struct ATTENTION_API AttentionOptions {
   /// Blocks the keys it returns false for (see MaskMod), like a bool mask computed per tile, never as a dense
   /// `[..., Tq, Tk]` tensor.
   TORCH_ARG(MaskMod, mask_mod) = nullptr;
-  /// A block mask of the scores `[B, H, Tq, Tk]` (create_block_mask(); top-left positions, so Tq == Tk or TopLeft
-  /// alignment): its mask_mod blocks keys as mask_mod() does, and the tiled path runs tiles of its block_size,
-  /// skips its empty blocks and calls the mask_mod only on its partial ones. Not together with mask_mod().
+  /// A block mask of the scores `[B, H, Tq, Tk]` (create_block_mask(); its B and H may be 1; top-left positions, so
+  /// Tq == Tk or TopLeft alignment): its mask_mod blocks keys as mask_mod() does, and the tiled path runs tiles of
+  /// its block_size, skips its empty blocks and calls the mask_mod only on its partial ones. Not together with
+  /// mask_mod(), nor with a block_size() other than 0 or its own (an error).
   TORCH_ARG(BlockMask, block_mask) = {};
   /// Attention sinks (gpt-oss): one extra logit per query head, `[H]` floating, in each row's softmax, whose
   /// probability is discarded: w_ij = exp(x_ij) / (Σ_j exp(x_ij) + exp(sinks_h)). Rows then sum to less than 1;
@@ -207,7 +208,8 @@ ATTENTION_API AttentionOutput scaled_dot_product_attention(const torch::Tensor& 
 /// Positions are bottom-right in every sequence: query i of sequence s sits at i + Tk_s - Tq_s (new tokens after
 /// their sequence's cache; the usual positions when the lengths are equal), whatever causal_alignment says.
 /// causal, window, ALiBi, score_mod, mask_mod (ScoreIndex::batch is the sequence, positions within it), sinks,
-/// scale and return_lse apply per sequence; a dense mask, a block mask and dropout do not exist here (an error).
+/// scale and return_lse apply per sequence; a dense mask, a block mask, dropout and a forced materialised path do
+/// not exist here (an error).
 /// Runs the tiled path, on any device, with gradients; a sequence's result is bitwise the same whatever else is in
 /// the batch, and for any thread count.
 /// Throws c10::Error naming the problem for malformed cu_seqlens or shapes.
