@@ -8,14 +8,14 @@
 // in one dtype (default: CPU, float32), all recorded in the output's context, so ratios between rows of one run
 // are fair. The README's "Performance" section gives the
 // commands and the ratios measured on each platform.
+#include "benchmark_support.h"
+
 #include <attention/attention.h>
 
 #include <benchmark/benchmark.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 #include <torch/version.h>
-
-#include <sys/resource.h>
 
 #include <cmath>
 #include <iostream>
@@ -30,39 +30,10 @@ namespace {
 
 using attention::AttentionOptions;
 using attention::AttentionPath;
-
-/// Device and dtype of every tensor and module (main() sets them from the command line).
-torch::TensorOptions tensors = torch::TensorOptions(torch::kFloat);
-
-torch::Tensor random(torch::IntArrayRef shape) { return torch::randn(shape, tensors); }
-
-/// Waits for the device, so that a timed iteration includes its kernels.
-void synchronize() {
-  if (tensors.device().is_cuda()) {
-    torch::cuda::synchronize();
-  }
-}
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-/// Runs `forward` (returning a tensor) for the state's iterations, with a backward pass when `backward`.
-template <typename Forward>
-void run(benchmark::State& state, bool backward, Forward forward) {
-  for (auto _ : state) {
-    if (backward) {
-      forward().sum().backward();
-    } else {
-      torch::NoGradGuard no_grad;
-      benchmark::DoNotOptimize(forward());
-    }
-    synchronize();
-  }
-  state.counters["peak_rss_MiB"] = peak_rss_mib();
-}
+using attention_benchmarks::random;
+using attention_benchmarks::run;
+using attention_benchmarks::synchronize;
+using attention_benchmarks::tensors;
 
 // ------------------------------------------------------------------------------ a layer: ours against LibTorch
 
@@ -338,7 +309,8 @@ int main(int argc, char** argv) {
     std::cerr << "attention_benchmark: --device=cuda, but LibTorch sees no CUDA device\n";
     return 1;
   }
-  tensors = torch::TensorOptions(scalar_type).device(device == "cuda" ? torch::kCUDA : torch::kCPU);
+  attention_benchmarks::tensors =
+      torch::TensorOptions(scalar_type).device(device == "cuda" ? torch::kCUDA : torch::kCPU);
   if (device == "cuda") {
     // The long causal heads of the GPU table: 8 heads of width 64 over 65536 tokens.
     benchmark::RegisterBenchmark("Path/auto/long", Path, AttentionPath::Auto)

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <utility>
+#include <vector>
 
 namespace attention {
 
@@ -51,22 +52,34 @@ BlockMask create_block_mask(const MaskMod& mask_mod, int64_t B, int64_t H, int64
   index.batch = torch::arange(B, longs).view({B, 1, 1, 1});
   index.head = torch::arange(H, longs).view({1, H, 1, 1});
   index.key = torch::arange(Tk, longs).view({1, 1, 1, Tk});
-  // The last block's keys are padded to a whole block, as neither attended nor blocked.
-  const auto padded_keys = key_blocks * block_size;
-  const auto padding = torch::zeros({B, H, block_size, padded_keys - Tk}, longs.dtype(torch::kBool));
+  const auto whole_blocks = Tk / block_size, tail = Tk - whole_blocks * block_size;  // keys in a last, short block
   for (int64_t row = 0; row < query_blocks; ++row) {
     const auto q0 = row * block_size, bq = std::min(block_size, Tq - q0);
     index.query = torch::arange(q0, q0 + bq, longs).view({1, 1, bq, 1});
     const auto attended = mask_mod(index);
     detail::check_mask_mod_result(attended, {B, H, bq, Tk});
-    const auto rows = padding.narrow(2, 0, bq);
-    const auto allowed = torch::cat({attended.expand({B, H, bq, Tk}), rows}, -1);
-    const auto blocked = torch::cat({attended.logical_not().expand({B, H, bq, Tk}), rows}, -1);
-    // [B, H, bq, nk, block] → whether any entry of each block is allowed, or blocked
-    const auto any_allowed = allowed.reshape({B, H, bq, key_blocks, block_size}).any(-1).any(2);
-    const auto any_blocked = blocked.reshape({B, H, bq, key_blocks, block_size}).any(-1).any(2);
-    // empty 0 (nothing allowed), partial 1 (something allowed, something blocked), full 2
-    const auto state = any_allowed.to(torch::kChar) * (2 - any_blocked.to(torch::kChar));
+    const auto rows = attended.expand({B, H, bq, Tk});
+    // Per block of keys, how many entries may attend ([B, H, key blocks]): a sum of bytes over each block's keys
+    // (contiguous, the fastest reduction), then over its rows.
+    std::vector<torch::Tensor> counts;
+    if (whole_blocks > 0) {
+      counts.push_back(rows.narrow(3, 0, whole_blocks * block_size)
+                           .reshape({B, H, bq, whole_blocks, block_size})
+                           .view(torch::kByte)
+                           .sum(-1, /*keepdim=*/false, torch::kInt)
+                           .sum(2));
+    }
+    if (tail > 0) {
+      counts.push_back(
+          rows.narrow(3, whole_blocks * block_size, tail).sum({2, 3}, /*keepdim=*/false, torch::kInt).unsqueeze(-1));
+    }
+    const auto attending = torch::cat(counts, -1);
+    auto sizes = torch::full({whole_blocks + (tail > 0 ? 1 : 0)}, bq * block_size, attending.options());
+    if (tail > 0) {
+      sizes[-1] = bq * tail;
+    }
+    // empty 0 (nothing may attend), partial 1, full 2 (everything may)
+    const auto state = (attending > 0).to(torch::kChar) + (attending == sizes).to(torch::kChar);
     blocks.select(2, row).copy_(state);
   }
   return BlockMask(mask_mod, blocks, Tq, Tk, block_size);

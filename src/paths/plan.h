@@ -11,6 +11,7 @@
 
 #include <attention/functional.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -85,7 +86,7 @@ struct Segment {
   int64_t sequence = -1;                   // varlen: the sequence's index; -1 for dense batches
   std::vector<int64_t> key_blocks;         // paged: the block of keys [i·block, (i + 1)·block); empty otherwise
 
-  /// The row in the key tensor of key `position`; paged, tiles never cross a block of `block` rows.
+  /// The row in the key tensor of key `position` (paged: of its block's row).
   int64_t key_row(int64_t position, int64_t block) const {
     return key_blocks.empty() ? key_start + position
                               : key_blocks[static_cast<size_t>(position / block)] * block + position % block;

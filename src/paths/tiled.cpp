@@ -48,7 +48,9 @@ class TileStates {
   bool defined() const { return per_head_.defined(); }
 
   BlockMask::State at(const Slab& slab, int64_t query_block, int64_t key_block) const {
-    const bool single = slab.batch_end - slab.batch_begin == 1 && slab.head_end - slab.head_begin == 1;
+    // One matrix of states covers the slab when it holds one batch and head, or the mask broadcasts over the rest.
+    const bool single = (slab.batch_end - slab.batch_begin == 1 || per_head_.size(0) == 1) &&
+                        (slab.head_end - slab.head_begin == 1 || per_head_.size(1) == 1);
     if (!single) {
       return state(whole_, 0, query_block, key_block);
     }
@@ -89,8 +91,9 @@ struct Tiling : torch::CustomClassHolder {
 /// rows (positions within the segment), without recording gradients. On the CPU, tasks are one (batch, key/value
 /// head, block) each, run in parallel on LibTorch's threads (one thread per task); when the BLAS library runs its
 /// own threads (blas_threads.h), or on other devices, one task per block covers every batch and head of the
-/// segment instead, and the products parallelise themselves. `parallel` false keeps everything on the calling
-/// thread (a score_mod's re-entrant autograd needs it). `layout` is any canonical tensor [B, Hkv, ...].
+/// segment instead, and the products parallelise themselves. Short segments' tasks take every head (below). `parallel`
+/// false keeps everything on the calling thread (a score_mod's re-entrant autograd needs it). `layout` is any canonical
+/// tensor [B, Hkv, ...].
 template <typename Length, typename Task>
 void for_each_block(const std::vector<Segment>& segments, const torch::Tensor& layout, const Length& length,
                     int64_t block, bool parallel, const Task& task) {
@@ -116,28 +119,35 @@ void for_each_block(const std::vector<Segment>& segments, const torch::Tensor& l
     on_calling_thread(whole_slabs);
     return;
   }
+  // A task's tile has the rows of one key/value head's G query heads; where a segment's blocks are so short that
+  // all the heads' rows together are no more than `block` (decoding: a few queries per sequence), one task takes
+  // every head, so the tiles' per-operation cost is paid once instead of Hkv times.
+  const int64_t group = layout.dim() == 5 ? layout.size(2) : 1;
   struct Item {
     const Segment* segment;
-    int64_t batch, block;
+    int64_t batch, block, head_begin, head_end;
   };
   std::vector<Item> items;
   for (const auto& segment : segments) {
+    const bool every_head = std::min(block, length(segment)) * group * kv_heads <= block;
     for (int64_t b = segment.batch_begin; b < segment.batch_end; ++b) {
       for (int64_t index = 0; index < blocks_of(segment); ++index) {
-        items.push_back({&segment, b, index});
+        for (int64_t h = 0; h < kv_heads; h += every_head ? kv_heads : 1) {
+          items.push_back({&segment, b, index, h, every_head ? kv_heads : h + 1});
+        }
       }
     }
   }
   const auto run = [&](int64_t begin, int64_t end) {
     torch::NoGradGuard no_grad;  // grad mode is per thread: LibTorch's workers start with it on
     for (int64_t t = begin; t < end; ++t) {
-      const auto& item = items[t / kv_heads];
-      const int64_t h = t % kv_heads;
+      const auto& item = items[static_cast<size_t>(t)];
       const auto [first, last] = rows(*item.segment, item.block);
-      task(*item.segment, Slab{item.batch, item.batch + 1, h, h + 1, item.segment->sequence}, first, last);
+      task(*item.segment, Slab{item.batch, item.batch + 1, item.head_begin, item.head_end, item.segment->sequence},
+           first, last);
     }
   };
-  const auto tasks = static_cast<int64_t>(items.size()) * kv_heads;
+  const auto tasks = static_cast<int64_t>(items.size());
   if (parallel) {
     at::parallel_for(0, tasks, /*grain_size=*/1, run);
   } else {
@@ -232,14 +242,40 @@ TileGradients tile_gradients(const ScoreRule& rule, const QueryBlock& rows, cons
 
 /// The tiles of one row of tiles: keys [first, last) in steps of `block` (from the start of a mask block under a
 /// block mask), each with whether it is computed at all and whether it needs the mask_mod.
+/// A paged segment's tiles of keys span this many keys (whole blocks of the cache), wherever its blocks lie: fewer,
+/// longer tiles for decoding, the same ones whatever else the cache holds.
+constexpr int64_t kPagedKeyTile = 4 * kDefaultKeyBlock;
+
+/// The keys [k0, k1) of a segment in the slab, [b, h, k1 - k0, w] in `dtype`: rows of the tensor, or for a paged
+/// segment, its blocks' rows (a view where they lie next to each other in the pool, joined where not).
+torch::Tensor segment_key_rows(const torch::Tensor& x, const Slab& slab, const Segment& segment, int64_t k0, int64_t k1,
+                               int64_t block, torch::ScalarType dtype) {
+  std::vector<torch::Tensor> runs;
+  for (int64_t start = k0, end = k0; start < k1; start = end) {
+    end = std::min((start / block + 1) * block, k1);
+    while (!segment.key_blocks.empty() && end < k1 &&
+           segment.key_row(end, block) == segment.key_row(end - 1, block) + 1) {
+      end = std::min(end + block, k1);
+    }
+    if (segment.key_blocks.empty()) {
+      end = k1;
+    }
+    const auto row = segment.key_row(start, block);
+    runs.push_back(key_rows(x, slab, row, row + end - start, dtype));
+  }
+  return runs.size() == 1 ? runs.front() : torch::cat(runs, 2);
+}
+
+/// The tiles of one row of tiles: keys [first, last) in steps of `step` (from a multiple of `block` under a block
+/// mask or a paged cache), each with whether it is computed at all and whether it needs the mask_mod.
 template <typename StateOf, typename Tile>
-void for_each_tile(const Tiling& tiling, std::pair<int64_t, int64_t> range, int64_t block, const StateOf& state_of,
-                   const Tile& tile) {
+void for_each_tile(const Tiling& tiling, std::pair<int64_t, int64_t> range, int64_t block, int64_t step,
+                   const StateOf& state_of, const Tile& tile) {
   const auto [first, last] = range;
-  for (int64_t start = tiling.aligned_tiles ? Tiling::tile_start(first, block) : first; start < last; start += block) {
+  for (int64_t start = tiling.aligned_tiles ? Tiling::tile_start(first, block) : first; start < last; start += step) {
     const auto state = tiling.tiles.defined() ? state_of(start / block) : BlockMask::kPartial;
     if (state != BlockMask::kEmpty) {
-      tile(start, std::min(start + block, last), state == BlockMask::kPartial);
+      tile(start, std::min(start + step, last), state == BlockMask::kPartial);
     }
   }
 }
@@ -257,47 +293,48 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
     // +inf for a row with nothing visible, so that the backward pass's exp(s - lse) is 0 there
     auto log_sum_exp = torch::empty(query.sizes().slice(0, 4), query.options().dtype(accumulate));
     const auto query_len = [](const Segment& segment) { return segment.rule.query_len; };
-    for_each_block(tiling->segments, query, query_len, tiling->query_block, /*parallel=*/true,
-                   [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
-                     const auto& rule = segment.rule;
-                     const auto row0 = segment.query_start;
-                     const auto queries =
-                         query_rows(query, slab, row0 + q0, row0 + q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
-                     auto row_shape = queries.sizes().vec();
-                     row_shape.back() = 1;
-                     auto running_max = torch::full(row_shape, -kInfinity, queries.options());  // [b, h, G·bq, 1]
-                     auto running_sum = torch::zeros(row_shape, queries.options());
-                     row_shape.back() = value.size(-1);
-                     auto accumulated = torch::zeros(row_shape, queries.options());  // [b, h, G·bq, dv]
-                     const auto state_of = [&](int64_t key_block) {
-                       return tiling->tiles.at(slab, q0 / tiling->query_block, key_block);
-                     };
-                     for_each_tile(
-                         *tiling, rule.key_range(q0, q1), tiling->key_block, state_of,
-                         [&](int64_t k0, int64_t k1, bool use_mask_mod) {
-                           const auto row = segment.key_row(k0, tiling->key_block);
-                           const auto keys = key_rows(key, slab, row, row + k1 - k0, accumulate),
-                                      values = key_rows(value, slab, row, row + k1 - k0, accumulate);
-                           const auto scores =
-                               merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
-                                                      /*in_place=*/true, use_mask_mod));  // [b, h, G·bq, bk]
-                           const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
-                           const auto shift = finite_or_zero(new_max);
-                           const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
-                           // unnormalised; a score_mod's result may alias a tensor it captured, so it is
-                           // not overwritten
-                           const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
-                           running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
-                           accumulated.mul_(rescale).add_(torch::matmul(weights, values));
-                           running_max = new_max;
-                         });
-                     const auto visible = running_sum > 0;
-                     accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
-                     store_query_rows(context, slab, row0 + q0, accumulated);
-                     store_query_rows(log_sum_exp.unsqueeze(-1), slab, row0 + q0,
-                                      torch::where(visible, finite_or_zero(running_max) + running_sum.log(),
-                                                   torch::full_like(running_sum, kInfinity)));
-                   });
+    for_each_block(
+        tiling->segments, query, query_len, tiling->query_block, /*parallel=*/true,
+        [&](const Segment& segment, const Slab& slab, int64_t q0, int64_t q1) {
+          const auto& rule = segment.rule;
+          const auto row0 = segment.query_start;
+          const auto queries =
+              query_rows(query, slab, row0 + q0, row0 + q1, accumulate) * tiling->scale;  // [b, h, G·bq, d]
+          auto row_shape = queries.sizes().vec();
+          row_shape.back() = 1;
+          auto running_max = torch::full(row_shape, -kInfinity, queries.options());  // [b, h, G·bq, 1]
+          auto running_sum = torch::zeros(row_shape, queries.options());
+          row_shape.back() = value.size(-1);
+          auto accumulated = torch::zeros(row_shape, queries.options());  // [b, h, G·bq, dv]
+          const auto state_of = [&](int64_t key_block) {
+            return tiling->tiles.at(slab, q0 / tiling->query_block, key_block);
+          };
+          const auto step = segment.key_blocks.empty() ? tiling->key_block : kPagedKeyTile;
+          for_each_tile(*tiling, rule.key_range(q0, q1), tiling->key_block, step, state_of,
+                        [&](int64_t k0, int64_t k1, bool use_mask_mod) {
+                          const auto keys = segment_key_rows(key, slab, segment, k0, k1, tiling->key_block, accumulate);
+                          const auto values =
+                              segment_key_rows(value, slab, segment, k0, k1, tiling->key_block, accumulate);
+                          const auto scores =
+                              merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
+                                                     /*in_place=*/true, use_mask_mod));  // [b, h, G·bq, bk]
+                          const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
+                          const auto shift = finite_or_zero(new_max);
+                          const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
+                          // unnormalised; a score_mod's result may alias a tensor it captured, so it is
+                          // not overwritten
+                          const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
+                          running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
+                          accumulated.mul_(rescale).add_(torch::matmul(weights, values));
+                          running_max = new_max;
+                        });
+          const auto visible = running_sum > 0;
+          accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
+          store_query_rows(context, slab, row0 + q0, accumulated);
+          store_query_rows(log_sum_exp.unsqueeze(-1), slab, row0 + q0,
+                           torch::where(visible, finite_or_zero(running_max) + running_sum.log(),
+                                        torch::full_like(running_sum, kInfinity)));
+        });
     ctx->save_for_backward({query, key, value, context, log_sum_exp});
     ctx->saved_data["tiling"] = c10::IValue::make_capsule(tiling);
     return {context, log_sum_exp.masked_fill(log_sum_exp.isposinf(), -kInfinity)};
@@ -335,7 +372,7 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
                      const auto state_of = [&](int64_t key_block) {
                        return tiling->tiles.at(slab, q0 / tiling->query_block, key_block);
                      };
-                     for_each_tile(*tiling, rule.key_range(q0, q1), tiling->key_block, state_of,
+                     for_each_tile(*tiling, rule.key_range(q0, q1), tiling->key_block, tiling->key_block, state_of,
                                    [&](int64_t k0, int64_t k1, bool use_mask_mod) {
                                      const auto row = segment.key_row(k0, tiling->key_block);
                                      const auto keys = key_rows(key, slab, row, row + k1 - k0, accumulate),
@@ -359,8 +396,8 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
                      const auto state_of = [&](int64_t query_block) {
                        return tiling->tiles.at(slab, query_block, k0 / tiling->key_block);
                      };
-                     for_each_tile(*tiling, rule.query_range(k0, k1), tiling->query_block, state_of,
-                                   [&](int64_t q0, int64_t q1, bool use_mask_mod) {
+                     for_each_tile(*tiling, rule.query_range(k0, k1), tiling->query_block, tiling->query_block,
+                                   state_of, [&](int64_t q0, int64_t q1, bool use_mask_mod) {
                                      const auto rows = rows_of(segment, slab, q0, q1);
                                      const auto tile =
                                          tile_gradients(rule, rows, keys, values, slab, q0, k0, use_mask_mod,
