@@ -51,6 +51,20 @@ void check_per_head_options(const AttentionOptions& options, int64_t heads, cons
   }
 }
 
+/// Throws unless query, key and value are defined, floating, of one dtype and on one device.
+void check_one_kind(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
+                    const char* where) {
+  check_floating(query, where, "query");
+  check_floating(key, where, "key");
+  check_floating(value, where, "value");
+  TORCH_CHECK(query.scalar_type() == key.scalar_type() && key.scalar_type() == value.scalar_type(), where,
+              ": query, key and value must share a dtype, got ", query.scalar_type(), ", ", key.scalar_type(), ", ",
+              value.scalar_type());
+  TORCH_CHECK(query.device() == key.device() && key.device() == value.device(), where,
+              ": query, key and value must be on one device, got ", query.device(), ", ", key.device(), ", ",
+              value.device());
+}
+
 /// Throws unless block_size and window are >= 0.
 void check_tiles_and_window(const AttentionOptions& options, const char* where) {
   TORCH_CHECK(options.block_size() >= 0, where, ": block_size must be >= 0 (0 = default), got ", options.block_size());
@@ -67,15 +81,7 @@ void check_floating(const torch::Tensor& tensor, const char* where, const char* 
 
 void check_attention_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                             bool enable_gqa, const char* where) {
-  check_floating(query, where, "query");
-  check_floating(key, where, "key");
-  check_floating(value, where, "value");
-  TORCH_CHECK(query.scalar_type() == key.scalar_type() && key.scalar_type() == value.scalar_type(), where,
-              ": query, key and value must share a dtype, got ", query.scalar_type(), ", ", key.scalar_type(), ", ",
-              value.scalar_type());
-  TORCH_CHECK(query.device() == key.device() && key.device() == value.device(), where,
-              ": query, key and value must be on one device, got ", query.device(), ", ", key.device(), ", ",
-              value.device());
+  check_one_kind(query, key, value, where);
   TORCH_CHECK(query.dim() >= 2 && query.dim() == key.dim() && key.dim() == value.dim(), where,
               ": query, key and value must have the same rank >= 2 ([..., T, d]), got query ", query.sizes(), ", key ",
               key.sizes(), ", value ", value.sizes());
@@ -169,18 +175,10 @@ void check_cu_seqlens(const torch::Tensor& cu_seqlens, int64_t total, const torc
 void check_varlen_inputs(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                          const torch::Tensor& cu_seqlens_q, const torch::Tensor& cu_seqlens_k,
                          const AttentionOptions& options, const char* where) {
-  check_floating(query, where, "query");
-  check_floating(key, where, "key");
-  check_floating(value, where, "value");
+  check_one_kind(query, key, value, where);
   TORCH_CHECK(query.dim() == 3 && key.dim() == 3 && value.dim() == 3, where,
               ": query [Tq_total, H, d], key [Tk_total, Hkv, d] and value [Tk_total, Hkv, dv] expected, got query ",
               query.sizes(), ", key ", key.sizes(), ", value ", value.sizes());
-  TORCH_CHECK(query.scalar_type() == key.scalar_type() && key.scalar_type() == value.scalar_type(), where,
-              ": query, key and value must share a dtype, got ", query.scalar_type(), ", ", key.scalar_type(), ", ",
-              value.scalar_type());
-  TORCH_CHECK(query.device() == key.device() && key.device() == value.device(), where,
-              ": query, key and value must be on one device, got ", query.device(), ", ", key.device(), ", ",
-              value.device());
   const auto heads = query.size(1), kv_heads = key.size(1);
   TORCH_CHECK(key.size(0) == value.size(0) && kv_heads == value.size(1) && kv_heads > 0 && heads % kv_heads == 0 &&
                   query.size(2) == key.size(2),

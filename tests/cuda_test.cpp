@@ -167,5 +167,56 @@ TEST_F(CudaTest, CachedDecodingOnTheGpuEqualsTheFullForward) {
   EXPECT_TRUE(cache.keys().is_cuda());
 }
 
+TEST_F(CudaTest, RaggedFeaturesMatchTheCpu) {
+  // varlen with sinks and the log-sum-exp, cu_seqlens on the GPU; a block mask of a document mask; values and
+  // gradients in float32.
+  const auto q = torch::randn({20, 4, 16}), k = torch::randn({26, 2, 16}), v = torch::randn({26, 2, 8});
+  const auto cu_q = torch::tensor({0, 5, 5, 20}, torch::kInt32), cu_k = torch::tensor({0, 7, 9, 26}, torch::kInt32);
+  const auto sinks = torch::randn({4});
+  const auto varlen = [&](torch::Device device) {
+    std::vector<torch::Tensor> inputs;
+    for (const auto& x : {q, k, v, sinks}) {
+      inputs.push_back(x.to(device).requires_grad_());
+    }
+    const auto out =
+        attention::varlen_attention(inputs[0], inputs[1], inputs[2], cu_q.to(device), cu_k.to(device),
+                                    AttentionOptions().causal(true).window(4).sinks(inputs[3]).return_lse(true));
+    (out.context * testing::weighting_like(out.context)).sum().backward();
+    return std::vector<torch::Tensor>{out.context,      out.lse,          inputs[0].grad(),
+                                      inputs[1].grad(), inputs[2].grad(), inputs[3].grad()};
+  };
+  const auto cpu = varlen(torch::kCPU), cuda = varlen(torch::kCUDA);
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    expect_near(cuda[i], cpu[i], 2e-5, "varlen output " + std::to_string(i));
+  }
+  const auto ids = torch::arange(300).div(70, "floor");
+  const auto x = torch::randn({1, 2, 300, 16});
+  const auto blocked = [&](torch::Device device) {
+    const auto documents = document_mask(ids.to(device));
+    const auto mask = create_block_mask(documents, 1, 1, 300, 300, 64, device);
+    return attention::scaled_dot_product_attention(x.to(device), x.to(device), x.to(device),
+                                                   AttentionOptions().causal(true).block_mask(mask).need_weights(false))
+        .context;
+  };
+  expect_near(blocked(torch::kCUDA), blocked(torch::kCPU), 2e-5, "block mask");
+}
+
+TEST_F(CudaTest, PagedDecodingOnTheGpuEqualsTheFullForward) {
+  SelfAttention layer(SelfAttentionOptions(32, 4).num_kv_heads(2).causal(true).rope(true).qk_norm(1e-6));
+  layer->to(torch::kCUDA);
+  const auto x = torch::randn({2, 9, 32}, torch::kCUDA);
+  torch::NoGradGuard no_grad;
+  const auto full = layer(x).context;
+  PagedKVCache cache(PagedKVCacheOptions().block_size(4));
+  const auto a = cache.add_sequence(), b = cache.add_sequence();
+  const auto prompts =
+      layer->forward_paged(torch::cat({x[0].slice(0, 0, 6), x[1].slice(0, 0, 3)}), cache, {a, b}, {6, 3});
+  expect_near(prompts.context.slice(0, 0, 6), full[0].slice(0, 0, 6), 1e-5, "prompt a");
+  expect_near(prompts.context.slice(0, 6, 9), full[1].slice(0, 0, 3), 1e-5, "prompt b");
+  const auto next = layer->forward_paged(torch::stack({x[0][6], x[1][3]}), cache, {a, b}, {1, 1});
+  expect_near(next.context[0], full[0][6], 1e-5, "a's next token");
+  expect_near(next.context[1], full[1][3], 1e-5, "b's next token");
+}
+
 }  // namespace
 }  // namespace attention

@@ -12,19 +12,9 @@ namespace {
 
 using testing::expect_close;
 using testing::reference;
+using testing::set_parameters;
 
 class ModulesTest : public testing::SeededTest {};
-
-/// Copies tensors into parameters by name; `names` and `values` align.
-void set_parameters(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& values) {
-  torch::NoGradGuard no_grad;
-  auto parameters = module.named_parameters();
-  for (const auto& [name, value] : values) {
-    ASSERT_TRUE(parameters.contains(name)) << name;
-    ASSERT_EQ(parameters[name].sizes(), value.sizes()) << name;
-    parameters[name].copy_(value);
-  }
-}
 
 /// Our MultiHeadAttention with the weights of PyTorch case `case_name`, whose q/k/v projections are either
 /// packed (`in_proj_weight`) or separate (`q_proj_weight`, ...).

@@ -18,6 +18,7 @@ namespace {
 
 using testing::expect_close;
 using testing::reference;
+using testing::set_parameters;
 
 class RMSNormTest : public testing::SeededTest {};
 class QkNormTest : public testing::SeededTest {};
@@ -30,17 +31,6 @@ std::vector<std::string> parameter_names(const torch::nn::Module& module) {
     names.push_back(parameter.key());
   }
   return names;
-}
-
-/// Copies tensors into parameters by name.
-void copy_by_name(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& values) {
-  torch::NoGradGuard no_grad;
-  auto parameters = module.named_parameters();
-  for (const auto& [name, value] : values) {
-    ASSERT_TRUE(parameters.contains(name)) << name;
-    ASSERT_EQ(parameters[name].sizes(), value.sizes()) << name;
-    parameters[name].copy_(value);
-  }
 }
 
 template <typename Module>
@@ -141,12 +131,12 @@ SelfAttentionOptions qwen3_options() {
 SelfAttention qwen3_from_reference() {
   SelfAttention self(qwen3_options());
   self->to(torch::kDouble);
-  copy_by_name(*self, {{"W_q.weight", reference("qk_norm", "W_q")},
-                       {"W_k.weight", reference("qk_norm", "W_k")},
-                       {"W_v.weight", reference("qk_norm", "W_v")},
-                       {"W_o.weight", reference("qk_norm", "W_o")},
-                       {"q_norm.weight", reference("qk_norm", "q_norm")},
-                       {"k_norm.weight", reference("qk_norm", "k_norm")}});
+  set_parameters(*self, {{"W_q.weight", reference("qk_norm", "W_q")},
+                         {"W_k.weight", reference("qk_norm", "W_k")},
+                         {"W_v.weight", reference("qk_norm", "W_v")},
+                         {"W_o.weight", reference("qk_norm", "W_o")},
+                         {"q_norm.weight", reference("qk_norm", "q_norm")},
+                         {"k_norm.weight", reference("qk_norm", "k_norm")}});
   return self;
 }
 
@@ -368,7 +358,7 @@ std::vector<std::pair<std::string, torch::Tensor>> module_sinks_parameters() {
 TEST_F(ModuleSinksTest, ModulesMatchTheReferenceAndTheFunctional) {
   SelfAttention self(SelfAttentionOptions(8, 2).bias(false).causal(true).sinks(true));
   self->to(torch::kDouble);
-  copy_by_name(*self, module_sinks_parameters());
+  set_parameters(*self, module_sinks_parameters());
   const auto x = reference("module_sinks", "x");
   const auto outcome = testing::forward_and_backward([&] { return self(x).context; }, {self->sinks});
   expect_close(outcome.context, reference("module_sinks", "context"), 1e-12);
@@ -382,12 +372,12 @@ TEST_F(ModuleSinksTest, ModulesMatchTheReferenceAndTheFunctional) {
   // MultiHeadAttention, with the sinks as the same parameter.
   MultiHeadAttention mha(MultiHeadAttentionOptions(8, 2).bias(false).causal(true).sinks(true));
   mha->to(torch::kDouble);
-  copy_by_name(*mha, module_sinks_parameters());
+  set_parameters(*mha, module_sinks_parameters());
   expect_close(mha(x, x, x).context, reference("module_sinks", "context"), 1e-12);
   // Without weights (the tiled path): the same context.
   SelfAttention fast(SelfAttentionOptions(8, 2).bias(false).causal(true).sinks(true).need_weights(false));
   fast->to(torch::kDouble);
-  copy_by_name(*fast, module_sinks_parameters());
+  set_parameters(*fast, module_sinks_parameters());
   expect_close(fast(x).context, reference("module_sinks", "context"), 1e-12);
   // Token by token with a cache: the same context.
   KVCache cache;
@@ -408,14 +398,14 @@ TEST_F(ModuleSinksTest, ZeroSinksReceiveAGradient) {
   EXPECT_TRUE(self->sinks.grad().ne(0).all().item<bool>()) << self->sinks.grad();
   // Zero sinks still change the result: each row gives exp(0) = 1 to the discarded logit.
   SelfAttention without(SelfAttentionOptions(8, 2).causal(true));
-  copy_by_name(*without, {{"W_q.weight", self->W_q->weight},
-                          {"W_q.bias", self->W_q->bias},
-                          {"W_k.weight", self->W_k->weight},
-                          {"W_k.bias", self->W_k->bias},
-                          {"W_v.weight", self->W_v->weight},
-                          {"W_v.bias", self->W_v->bias},
-                          {"W_o.weight", self->W_o->weight},
-                          {"W_o.bias", self->W_o->bias}});
+  set_parameters(*without, {{"W_q.weight", self->W_q->weight},
+                            {"W_q.bias", self->W_q->bias},
+                            {"W_k.weight", self->W_k->weight},
+                            {"W_k.bias", self->W_k->bias},
+                            {"W_v.weight", self->W_v->weight},
+                            {"W_v.bias", self->W_v->bias},
+                            {"W_o.weight", self->W_o->weight},
+                            {"W_o.bias", self->W_o->bias}});
   EXPECT_FALSE(torch::allclose(without(x).context, out.context));
 }
 

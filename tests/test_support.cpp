@@ -80,6 +80,16 @@ torch::Tensor weighting_like(const torch::Tensor& x) {
   return torch::arange(x.numel(), x.options().requires_grad(false)).sin().view_as(x);
 }
 
+void set_parameters(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& values) {
+  torch::NoGradGuard no_grad;
+  auto parameters = module.named_parameters();
+  for (const auto& [name, value] : values) {
+    ASSERT_TRUE(parameters.contains(name)) << name;
+    ASSERT_EQ(parameters[name].sizes(), value.sizes()) << name;
+    parameters[name].copy_(value);
+  }
+}
+
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance) {
   ASSERT_TRUE(actual.defined());
   ASSERT_EQ(actual.sizes(), expected.sizes());

@@ -31,6 +31,9 @@ void expect_gradients_match_finite_differences(const std::function<torch::Tensor
 /// A fixed pseudo-random weighting, so a loss sum(x * weighting) depends on every element differently.
 torch::Tensor weighting_like(const torch::Tensor& x);
 
+/// Copies `values` into the parameters of `module` named by them (each must exist, with the value's shape).
+void set_parameters(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& values);
+
 /// Expects `actual` and `expected` to have equal shapes and to agree within `tolerance` (absolute and relative).
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, double tolerance);
 
