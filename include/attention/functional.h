@@ -92,8 +92,9 @@ enum class AttentionPath {
   /// LibTorch's fused `at::scaled_dot_product_attention` (flash / memory-efficient / cuDNN kernels on CUDA, the
   /// flash kernel on the CPU), with this library's semantics (mask convention, zero rows, both causal
   /// alignments). Needs LibTorch >= 2.1 and need_weights(false). Where the kernel cannot express a case exactly
-  /// (ALiBi, sliding windows, score_mod, grouped heads it would have to copy, or a dense mask it would have to
-  /// build at long lengths) or on LibTorch 1.x, the Tiled path runs instead; chosen_path() says so.
+  /// (ALiBi, sliding windows, score_mod, mask_mod, sinks, the log-sum-exp, grouped heads it would have to copy, or
+  /// a dense mask it would have to build at long lengths) or on LibTorch 1.x, the Tiled path runs instead;
+  /// chosen_path() says so.
   Fused,
 };
 
