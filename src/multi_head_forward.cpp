@@ -48,6 +48,12 @@ std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const Mult
   return {parts[0], parts[1], parts[2]};
 }
 
+torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& positions,
+                     const MultiHeadAttentionForwardOptions& options) {
+  return options.rope_frequencies().defined() ? rotary_embedding(x, positions, options.rope_frequencies())
+                                              : rotary_embedding(x, positions, options.rope_base());
+}
+
 AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                                    const MultiHeadAttentionForwardOptions& options, const char* where) {
   check_multi_head_inputs(query, key, value, options, where);
@@ -75,8 +81,8 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
   auto* cache = options.kv_cache();
   const int64_t past = cache != nullptr ? cache->size() : 0;
   if (options.rope()) {
-    q = rotary_embedding(q, token_positions(past, q.size(2), q.device()), options.rope_base());
-    k = rotary_embedding(k, token_positions(past, k.size(2), k.device()), options.rope_base());
+    q = rotate(q, token_positions(past, q.size(2), q.device()), options);
+    k = rotate(k, token_positions(past, k.size(2), k.device()), options);
   }
   auto attention_options = AttentionOptions(options.attention_options()).enable_gqa(Hkv != H);
   if (cache != nullptr) {
@@ -93,6 +99,13 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
 }
 
 }  // namespace detail
+
+AttentionOutput multi_head_attention_forward_paged(const torch::Tensor& x, PagedKVCache& cache,
+                                                   const std::vector<int64_t>& ids,
+                                                   const std::vector<int64_t>& new_tokens,
+                                                   const MultiHeadAttentionForwardOptions& options) {
+  return detail::paged_self_attention(x, cache, ids, new_tokens, options, "multi_head_attention_forward_paged");
+}
 
 AttentionOutput multi_head_attention_forward(const torch::Tensor& query, const torch::Tensor& key,
                                              const torch::Tensor& value,

@@ -17,6 +17,10 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
 /// `[B, T, Hkv·d]`, v `[B, T, Hkv·dv]`. A missing bias among several counts as zeros.
 std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const MultiHeadAttentionForwardOptions& options);
 
+/// `x` [..., T, d] rotated to `positions` [T] by the options' rope_frequencies, or those of its rope_base.
+torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& positions,
+                     const MultiHeadAttentionForwardOptions& options);
+
 /// Self-attention of the packed new tokens x `[T_new, E]` of sequences `ids` (new_tokens[i] rows each) against
 /// `cache` (SelfAttention::forward_paged()): projections, QK-norm, rope from each sequence's length, the cache's
 /// append and attention, W_o. options.kv_cache() must be null.

@@ -2,7 +2,6 @@
 // matrix product, then per token its own sequence's rotary position, then the cache.
 #include "multi_head_forward.h"
 
-#include <attention/positions.h>
 #include <attention/rms_norm.h>
 
 #include "validation.h"
@@ -14,6 +13,7 @@ namespace attention::detail {
 AttentionOutput paged_self_attention(const torch::Tensor& x, PagedKVCache& cache, const std::vector<int64_t>& ids,
                                      const std::vector<int64_t>& new_tokens,
                                      const MultiHeadAttentionForwardOptions& options, const char* where) {
+  TORCH_CHECK(options.kv_cache() == nullptr, where, ": takes the paged cache, not a KVCache as well");
   TORCH_CHECK(x.defined() && x.dim() == 2, where, ": forward_paged takes the new tokens packed as [T_new, E], got ",
               x.defined() ? x.sizes() : torch::IntArrayRef{});
   check_multi_head_inputs(x, x, x, options, where);
@@ -42,8 +42,8 @@ AttentionOutput paged_self_attention(const torch::Tensor& x, PagedKVCache& cache
     TORCH_CHECK(static_cast<int64_t>(positions.size()) == T, where, ": the new token counts add up to ",
                 positions.size(), ", x has ", T, " rows");
     const auto at = torch::tensor(positions, torch::TensorOptions(torch::kLong)).to(x.device());
-    q = rotary_embedding(q.transpose(0, 1), at, options.rope_base()).transpose(0, 1);  // rotated as [H, T, d]
-    k = rotary_embedding(k.transpose(0, 1), at, options.rope_base()).transpose(0, 1);
+    q = rotate(q.transpose(0, 1), at, options).transpose(0, 1);  // rotated as [H, T, d]
+    k = rotate(k.transpose(0, 1), at, options).transpose(0, 1);
   }
   cache.append(ids, new_tokens, k, v);
   const auto heads = cache.attend(q, ids, new_tokens, options.attention_options());  // [T, H, dv]

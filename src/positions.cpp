@@ -22,13 +22,27 @@ std::vector<double> power_of_two_slopes(int64_t n) {
 }  // namespace
 
 torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+  TORCH_CHECK(base > 0, "rotary_embedding: base must be > 0, got ", base);
+  TORCH_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) % 2 == 0,
+              "rotary_embedding: the width d of x [..., T, d] must be even (pairs i, i + d/2 rotate together), got x ",
+              x.defined() ? x.sizes() : torch::IntArrayRef{});
+  const auto width = x.size(-1);
+  const auto doubles = torch::TensorOptions(torch::kDouble).device(x.device());
+  return rotary_embedding(x, positions, torch::pow(base, torch::arange(width / 2, doubles) * (-2.0 / width)));
+}
+
+torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& positions,
+                               const torch::Tensor& inverse_frequency) {
   constexpr const char* where = "rotary_embedding";
   TORCH_CHECK(x.defined() && x.is_floating_point() && x.dim() >= 2, where,
               ": x must be a floating tensor [..., T, d], got ", x.defined() ? x.sizes() : torch::IntArrayRef{});
   const auto length = x.size(-2), width = x.size(-1);
   TORCH_CHECK(width % 2 == 0, where, ": the width d must be even (pairs i, i + d/2 rotate together), got x ",
               x.sizes());
-  TORCH_CHECK(base > 0, where, ": base must be > 0, got ", base);
+  TORCH_CHECK(inverse_frequency.defined() && inverse_frequency.is_floating_point() && inverse_frequency.dim() == 1 &&
+                  inverse_frequency.size(0) == width / 2,
+              where, ": the frequencies must be a floating tensor [d/2] = [", width / 2, "], got ",
+              inverse_frequency.defined() ? inverse_frequency.sizes() : torch::IntArrayRef{});
   TORCH_CHECK(positions.defined() && !positions.is_floating_point() && positions.scalar_type() != torch::kBool, where,
               ": positions must be an integer tensor, got ",
               positions.defined() ? positions.scalar_type() : torch::ScalarType::Undefined);
@@ -39,8 +53,7 @@ torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& posi
               x.sizes());
   const auto half = width / 2;
   const auto doubles = torch::TensorOptions(torch::kDouble).device(x.device());
-  const auto inverse_frequency = torch::pow(base, torch::arange(half, doubles) * (-2.0 / width));  // [d/2]
-  auto angles = positions.to(doubles).unsqueeze(-1) * inverse_frequency;  // [T, d/2] or [B, T, d/2]
+  auto angles = positions.to(doubles).unsqueeze(-1) * inverse_frequency.to(doubles);  // [T, d/2] or [B, T, d/2]
   if (per_batch) {
     auto shape = angles.sizes().vec();
     shape.insert(shape.begin() + 1, x.dim() - 3, 1);  // [B, 1, ..., 1, T, d/2]

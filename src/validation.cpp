@@ -273,6 +273,10 @@ void check_multi_head_inputs(const torch::Tensor& query, const torch::Tensor& ke
     TORCH_CHECK(d % 2 == 0, where, ": rope needs an even head width, got ", d, " (W_q_weight's ", W_q.size(0),
                 " rows / num_heads ", H, ")");
     TORCH_CHECK(options.rope_base() > 0, where, ": rope_base must be > 0, got ", options.rope_base());
+    const auto& frequencies = options.rope_frequencies();
+    TORCH_CHECK(!frequencies.defined() || (frequencies.dim() == 1 && frequencies.size(0) == d / 2), where,
+                ": rope_frequencies must be [d/2] = [", d / 2, "], got ",
+                frequencies.defined() ? frequencies.sizes() : torch::IntArrayRef{});
   }
   struct Norm {
     const char* name;

@@ -42,10 +42,12 @@
 #include <functional>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace attention {
 
 class KVCache;
+class PagedKVCache;
 
 /// What an attention function or module returns.
 struct AttentionOutput {
@@ -259,6 +261,9 @@ struct ATTENTION_API MultiHeadAttentionForwardOptions {
   TORCH_ARG(bool, rope) = false;
   /// The base of the rotary frequencies. Default: 10000.
   TORCH_ARG(double, rope_base) = 10000.0;
+  /// Explicit rotary frequencies `[d/2]` instead of those of rope_base (rotary_embedding(x, positions, frequencies)),
+  /// as Llama 3's rope_scaling makes them. Undefined (the default): rope_base's.
+  TORCH_ARG(torch::Tensor, rope_frequencies) = {};
   /// Generation: the projected (and rotated) keys and values are appended to this cache, and the query attends to
   /// every cached token. The query's tokens are the newest, so the alignment is CausalAlignment::BottomRight
   /// whatever attention_options says. Not owned; null (the default) = no cache.
@@ -300,6 +305,16 @@ struct ATTENTION_API MultiHeadAttentionForwardOptions {
 ATTENTION_API AttentionOutput multi_head_attention_forward(const torch::Tensor& query, const torch::Tensor& key,
                                                            const torch::Tensor& value,
                                                            const MultiHeadAttentionForwardOptions& options);
+
+/// Self-attention of a ragged batch of new tokens against a PagedKVCache, as multi_head_attention_forward() of
+/// these weights (SelfAttention::forward_paged() is this of its own): x `[T_new, E]` the new tokens of sequences
+/// `ids`, packed in that order, new_tokens[i] rows for ids[i]; their keys and values are appended to their own
+/// sequences and each attends its own sequence (positions, rotary ones included, continue from cache.length(id))
+/// → context `[T_new, E]`, no weights. options.kv_cache() must be null. Needs torch::NoGradGuard.
+ATTENTION_API AttentionOutput multi_head_attention_forward_paged(const torch::Tensor& x, PagedKVCache& cache,
+                                                                 const std::vector<int64_t>& ids,
+                                                                 const std::vector<int64_t>& new_tokens,
+                                                                 const MultiHeadAttentionForwardOptions& options);
 
 /// Non-trainable self-attention of the inputs `[B, T, E]` or `[T, E]`: scores are plain dot products x xᵀ
 /// (no scaling), weights their softmax, context = weights · x.

@@ -21,6 +21,11 @@ namespace attention {
 ATTENTION_API torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& positions,
                                              double base = 10000.0);
 
+/// The same with explicit frequencies `inverse_frequency` `[d/2]` (the angle of pair i at position p is
+/// p · inverse_frequency[i]): frequencies scaled for long contexts, as Llama 3's `rope_scaling` makes them.
+ATTENTION_API torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& positions,
+                                             const torch::Tensor& inverse_frequency);
+
 /// ALiBi's head slopes (Press et al. 2022) for `num_heads` heads, float32 `[H]`: the geometric sequence
 /// 2^(-8/H), 2^(-16/H), ... for a power of two; otherwise those of the nearest lower power of two followed by
 /// every other slope of the next power of two, as in the paper's code. Pass them to
