@@ -19,13 +19,20 @@ std::vector<double> power_of_two_slopes(int64_t n) {
   return slopes;
 }
 
+/// Throws unless x is a floating tensor [..., T, d] of an even width d.
+void check_rotary_input(const torch::Tensor& x) {
+  TORCH_CHECK(x.defined() && x.is_floating_point() && x.dim() >= 2,
+              "rotary_embedding: x must be a floating tensor [..., T, d], got ",
+              x.defined() ? x.sizes() : torch::IntArrayRef{});
+  TORCH_CHECK(x.size(-1) % 2 == 0,
+              "rotary_embedding: the width d must be even (pairs i, i + d/2 rotate together), got x ", x.sizes());
+}
+
 }  // namespace
 
 torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& positions, double base) {
+  check_rotary_input(x);
   TORCH_CHECK(base > 0, "rotary_embedding: base must be > 0, got ", base);
-  TORCH_CHECK(x.defined() && x.dim() >= 1 && x.size(-1) % 2 == 0,
-              "rotary_embedding: the width d of x [..., T, d] must be even (pairs i, i + d/2 rotate together), got x ",
-              x.defined() ? x.sizes() : torch::IntArrayRef{});
   const auto width = x.size(-1);
   const auto doubles = torch::TensorOptions(torch::kDouble).device(x.device());
   return rotary_embedding(x, positions, torch::pow(base, torch::arange(width / 2, doubles) * (-2.0 / width)));
@@ -34,11 +41,8 @@ torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& posi
 torch::Tensor rotary_embedding(const torch::Tensor& x, const torch::Tensor& positions,
                                const torch::Tensor& inverse_frequency) {
   constexpr const char* where = "rotary_embedding";
-  TORCH_CHECK(x.defined() && x.is_floating_point() && x.dim() >= 2, where,
-              ": x must be a floating tensor [..., T, d], got ", x.defined() ? x.sizes() : torch::IntArrayRef{});
+  check_rotary_input(x);
   const auto length = x.size(-2), width = x.size(-1);
-  TORCH_CHECK(width % 2 == 0, where, ": the width d must be even (pairs i, i + d/2 rotate together), got x ",
-              x.sizes());
   TORCH_CHECK(inverse_frequency.defined() && inverse_frequency.is_floating_point() && inverse_frequency.dim() == 1 &&
                   inverse_frequency.size(0) == width / 2,
               where, ": the frequencies must be a floating tensor [d/2] = [", width / 2, "], got ",
