@@ -29,7 +29,8 @@ mkdir -p "$logs"
 torch_prefix=$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$logs/gpu.txt"
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix" \
-  -DATTENTION_BUILD_PICTURES=OFF -DATTENTION_BUILD_APPS=OFF -DATTENTION_INSTALL=OFF -DATTENTION_BUILD_DOCS=OFF \
+  -DATTENTION_BUILD_PICTURES=OFF -DATTENTION_BUILD_MODELS=OFF -DATTENTION_BUILD_APPS=OFF -DATTENTION_INSTALL=OFF \
+  -DATTENTION_BUILD_DOCS=OFF \
   -DATTENTION_GTEST_SOURCE_DIR="$PWD/$deps/googletest" -DATTENTION_JSON_INCLUDE_DIR="$PWD/$deps/json" \
   -DATTENTION_BENCHMARK_ROOT="$PWD/$deps/benchmark" 2>&1 | tee "$logs/configure.txt"
 cmake --build build-gpu -j "$(nproc)" 2>&1 | tail -n 20 | tee "$logs/build.txt"

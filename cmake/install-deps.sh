@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev      # benchmarks
   libcli11-dev          # command line
   nlohmann-json3-dev    # safetensors headers (to build the core library), metrics, test data
+  libpcre2-dev          # the tokenizers' regular expressions (Attention::models)
   zlib1g-dev            # CRC-32 of checkpoints
 )
 

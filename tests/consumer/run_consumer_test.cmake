@@ -4,8 +4,9 @@
 #   cmake -DBUILD_DIR=<attention build> -DWORK_DIR=<scratch dir> -DSOURCE_DIR=<tests/consumer>
 #         -DGENERATOR=<generator> -DLIBDIR=<CMAKE_INSTALL_LIBDIR> [-DCONFIG=<Release|...>]
 #         [-DCXX_COMPILER=<path>] [-DLIBRARY_TYPE=<STATIC_LIBRARY|SHARED_LIBRARY>] [-DPICTURES=<1|0>]
-#         -P run_consumer_test.cmake
-# PICTURES (default 1): the install has the pictures component, and the consumer uses it too.
+#         [-DMODELS=<1|0>] -P run_consumer_test.cmake
+# PICTURES (default 1): the install has the pictures component, and the consumer uses it too. MODELS (default 1):
+# the same for the models component, whose consumer reads the tokenizer of tests/data/tokenizers/gpt2.
 cmake_minimum_required(VERSION 3.18)
 
 foreach(required BUILD_DIR WORK_DIR SOURCE_DIR GENERATOR LIBDIR)
@@ -54,8 +55,11 @@ endif()
 if(NOT DEFINED PICTURES)
   set(PICTURES 1)
 endif()
+if(NOT DEFINED MODELS)
+  set(MODELS 1)
+endif()
 set(configure_args -S "${SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}"
-    "-DCONSUMER_PICTURES=${PICTURES}")
+    "-DCONSUMER_PICTURES=${PICTURES}" "-DCONSUMER_MODELS=${MODELS}")
 if(CONFIG)
   list(APPEND configure_args "-DCMAKE_BUILD_TYPE=${CONFIG}")
 endif()
@@ -83,4 +87,7 @@ endif()
 run_step("run" "${consumer}")
 if(PICTURES)
   run_step("run consumer_pictures" "${consumer}_pictures" "${WORK_DIR}/consumer_heatmap.png")
+endif()
+if(MODELS)
+  run_step("run consumer_models" "${consumer}_models" "${SOURCE_DIR}/../data/tokenizers/gpt2")
 endif()
