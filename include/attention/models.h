@@ -4,9 +4,9 @@
 /// SmolLM2, Mistral, Qwen2, Qwen3) loaded from a model folder as Hugging Face writes it, run with a cache, in
 /// batches of different lengths, and generating. Target Attention::models.
 
-#include <attention/models_export.h>
 #include <attention/functional.h>
 #include <attention/kv_cache.h>
+#include <attention/models_export.h>
 #include <attention/paged_kv_cache.h>
 
 #include <torch/arg.h>
@@ -144,7 +144,7 @@ struct ATTENTION_MODELS_API GenerationOptions {
 /// Continues every prompt (token ids, lengths may differ) as one batch: the prompts in one forward_paged() call,
 /// then one step per new token for all unfinished sequences. Returns each prompt's new tokens.
 ATTENTION_MODELS_API std::vector<std::vector<int64_t>> generate(const CausalLM& model,
-                                                         const std::vector<std::vector<int64_t>>& prompts,
-                                                         const GenerationOptions& options = {});
+                                                                const std::vector<std::vector<int64_t>>& prompts,
+                                                                const GenerationOptions& options = {});
 
 }  // namespace attention
