@@ -58,7 +58,7 @@ CausalLM& CausalLM::operator=(CausalLM&&) noexcept = default;
 torch::Tensor CausalLM::embed(const torch::Tensor& input_ids, const torch::Tensor& positions) const {
   TORCH_CHECK(input_ids.scalar_type() == torch::kLong, "CausalLM: input_ids must be int64, got ",
               input_ids.scalar_type());
-  if (input_ids.numel() > 0) {
+  if (input_ids.numel() > 0 && input_ids.is_cpu()) {  // on a device, reading them back would wait for it
     const auto lowest = input_ids.min().item<int64_t>(), highest = input_ids.max().item<int64_t>();
     TORCH_CHECK(lowest >= 0 && highest < config_.vocab_size, "CausalLM: token ids must lie in [0, ", config_.vocab_size,
                 "), got ", lowest, " to ", highest);
