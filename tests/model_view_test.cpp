@@ -9,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attention::pictures {
@@ -85,6 +86,27 @@ TEST_F(ModelViewTest, OutlinedCellsAreRedInEveryTileAndOnlyThere) {
                          detail::colour_of(0.25, 0, 1, detail::ColourMap::Viridis));
     }
   }
+}
+
+TEST_F(ModelViewTest, ManyHeadsGetSmallerTilesWithThinnedLabels) {
+  // GPT-2 small's 12 layers of 12 heads and SmolLM2-135M's 30 of 9, on 40 tokens: tiles of 240 px (6 px cells,
+  // lower than a line of text: every few labels are drawn) keep the picture a few thousand pixels a side. With
+  // the 18 px cells a label each needs, it would be 720 px tiles: about 9,600 x 10,000 pixels for 12 x 12.
+  for (const auto& [L, H] : {std::pair<int64_t, int64_t>{12, 12}, {30, 9}}) {
+    const auto weights = torch::rand({L, H, 40, 40}).softmax(-1);
+    HeatmapOptions options;
+    options.show_values = false;
+    const auto figure = detail::render_model_view(weights, tokens(40), tokens(40), options);
+    ASSERT_EQ(figure.areas.size(), static_cast<size_t>(L * H));
+    EXPECT_EQ(figure.areas[0].size(), cv::Size(240, 240)) << L << " x " << H;
+    EXPECT_LT(figure.image.cols, H * 360) << L << " x " << H;
+    EXPECT_LT(figure.image.rows, L * 360 + 200) << L << " x " << H;
+  }
+  // Few heads keep their large tiles (560 px across, as a heatmap): 2 heads of 8 tokens, 56 px cells.
+  const auto figure = detail::render_model_view(torch::rand({1, 2, 8, 8}), tokens(8), tokens(8), HeatmapOptions{});
+  EXPECT_EQ(figure.areas[0].size(), cv::Size(8 * 56, 8 * 56));
+  write_model_view(path("many.png"), torch::rand({12, 12, 40, 40}), tokens(40), tokens(40));
+  EXPECT_FALSE(cv::imread(path("many.png")).empty());
 }
 
 TEST_F(ModelViewTest, BadShapesLabelsAndOutlinesThrowAndWriteNothing) {

@@ -1,5 +1,8 @@
 // The `attention` command-line program: its commands, and the exit codes of command_line.h.
 #include "cli/command_line.h"
+#ifdef ATTENTION_APP_MODELS
+#include "cli/lm_commands.h"
+#endif
 #include "cli/train_command.h"
 #include "induction/checkpoint.h"
 #include "induction/pictures.h"
@@ -177,6 +180,16 @@ int main(int argc, char** argv) {
   CLI::App app{"attention: attention mechanisms you can train and look at"};
   app.set_version_flag("--version", std::string("attention ") + ATTENTION_VERSION_STRING);
   app.require_subcommand(1);
+#ifdef ATTENTION_APP_MODELS
+  const std::string commands = "explain, train, predict, heatmap, tokenize and generate";
+  constexpr bool models_built = true;
+#else
+  constexpr bool models_built = false;
+  const std::string commands = "explain, train, predict and heatmap";
+  app.footer(
+      "This program was built without the models library (ATTENTION_BUILD_MODELS=OFF): the commands of "
+      "Hugging Face models, tokenize, generate and heatmap --model, are absent.");
+#endif
 
   ExplainCommand explain;
   auto* explain_command =
@@ -203,14 +216,16 @@ int main(int argc, char** argv) {
   auto* heatmap_command = app.add_subcommand(
       "heatmap",
       "Draw the attention of every word of a sentence (or the weights) of a trained checkpoint as PNG; the model "
-      "view of every layer and head on a sequence of tokens for a run of --task induction; or an attention "
-      "pattern (--pattern)");
+      "view of every layer and head on a sequence of tokens for a run of --task induction; an attention "
+      "pattern (--pattern); or, with --model, every layer and head of a Hugging Face model on a text");
   auto* checkpoint_option = heatmap_command->add_option("--checkpoint", heatmap.checkpoint, "Folder of a training run");
   auto* sentence_option = heatmap_command->add_option("--sentence", heatmap.sentence, "Sentence to draw");
   auto* tokens_option = heatmap_command->add_option(
       "--tokens", heatmap.tokens, "Token ids (\"3 17 5 ...\"): the model view of a run of --task induction");
-  heatmap_command->add_option("--out", heatmap.out,
-                              "Picture file (PNG; default heatmap.png, weights.png with --weights, PATTERN.png)");
+  heatmap_command->add_option(
+      "--out", heatmap.out,
+      "Picture file (PNG; default heatmap.png, weights.png with --weights, PATTERN.png); with --model, "
+      "the folder of its pictures (created if missing)");
   auto* weights_flag =
       heatmap_command->add_flag("--weights", heatmap.weights, "Draw the attention layer's W_q, W_k, W_v (W_o) instead")
           ->excludes(sentence_option)
@@ -234,18 +249,40 @@ int main(int argc, char** argv) {
   heatmap_command->add_option("--heads", heatmap.pattern_sizes.heads, "Heads of the alibi --pattern")
       ->capture_default_str()
       ->needs(pattern_option);
+#ifdef ATTENTION_APP_MODELS
+  ModelHeatmapCommand model_heatmap;
+  add_model_heatmap_options(*heatmap_command, model_heatmap,
+                            {checkpoint_option, sentence_option, tokens_option, weights_flag, pattern_option});
+
+  TokenizeCommand tokenize;
+  auto* tokenize_command = add_tokenize_command(app, tokenize);
+  GenerateCommand generate;
+  auto* generate_command = add_generate_command(app, generate);
+#endif
 
   if (argc > 1 && argv[1][0] != '-' &&
       app.get_subcommands([&](CLI::App* command) { return command->get_name() == argv[1]; }).empty()) {
-    std::cerr << "attention: unknown command '" << printable(argv[1])
-              << "' (the commands are explain, train, predict and heatmap)\nRun with --help for more information.\n";
+    std::cerr << "attention: unknown command '" << printable(argv[1]) << "' (the commands are " << commands
+              << ")\nRun with --help for more information.\n";
     return kExitUsage;
   }
   try {
     app.parse(argc, argv);
+#ifdef ATTENTION_APP_MODELS
+    if (tokenize_command->parsed()) {
+      return run_tokenize_command(tokenize);
+    }
+    if (generate_command->parsed()) {
+      return run_generate_command(generate);
+    }
+    if (heatmap_command->parsed() && model_heatmap.model_option->count() > 0) {
+      return run_model_heatmap_command(model_heatmap, heatmap.out);
+    }
+#endif
     if (heatmap_command->parsed()) {
       if (heatmap.pattern.empty() && heatmap.checkpoint.empty()) {
-        throw CLI::RequiredError("--checkpoint (or --pattern)");
+        throw CLI::RequiredError(models_built ? "--checkpoint (or --pattern, or --model)"
+                                              : "--checkpoint (or --pattern)");
       }
       if (heatmap.pattern.empty() && !heatmap.weights && heatmap.sentence.empty() && heatmap.tokens.empty()) {
         throw CLI::RequiredError("--sentence (or --weights, or --tokens)");

@@ -93,7 +93,9 @@ ATTENTION_PICTURES_API void write_head_grid(const std::string& path, const at::T
 /// Writes the model view (PNG): the attention of every head of every layer of a model on one sequence, `weights`
 /// `[L, H, Tq, Tk]`, as a grid of heatmaps with a row of tiles per layer and a column per head, captioned
 /// "layer l, head h" (both from 1). All tiles share one colour scale and one colour bar. Labels as
-/// write_attention_heatmap.
+/// write_attention_heatmap, except that tiles are smaller when there are many heads (about 2240 / H px across,
+/// between 240 and 560) and their cells may be lower than a line of text (down to 6 px): then every second,
+/// fourth... label is drawn, as many as fit, so that 12 layers of 12 heads or 30 of 9 stay readable.
 ATTENTION_PICTURES_API void write_model_view(const std::string& path, const at::Tensor& weights,
                                              const std::vector<std::string>& query_labels,
                                              const std::vector<std::string>& key_labels,

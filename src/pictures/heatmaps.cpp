@@ -50,14 +50,15 @@ std::vector<cv::Point> outlined_cells(const HeatmapOptions& options, int rows, i
 }
 
 /// The tiles of a grid: one panel per matrix under its caption, with one colour scale, one cell size and aligned
-/// row labels, and their colour bar.
+/// row labels, and their colour bar. Each tile is about `across` px across at most (cell_size(), with
+/// `thin_labels`).
 struct Tiles {
   std::vector<Panel> panels;
   Panel bar;
 };
 Tiles render_tiles(const std::vector<Matrix>& matrices, const std::vector<std::string>& captions,
                    const std::vector<std::string>& query_labels, const std::vector<std::string>& key_labels,
-                   const HeatmapOptions& options) {
+                   const HeatmapOptions& options, int across = 560, bool thin_labels = false) {
   std::vector<const Matrix*> all;
   for (const auto& matrix : matrices) {
     all.push_back(&matrix);
@@ -66,7 +67,7 @@ Tiles render_tiles(const std::vector<Matrix>& matrices, const std::vector<std::s
   const auto scale = make_scale(or_default(options.min, range.first), or_default(options.max, range.second),
                                 ColourMap::Viridis, options.scale_label);
   const int rows = matrices[0].rows, cols = matrices[0].cols;
-  const auto cell = cell_size(rows, cols, true, true);
+  const auto cell = cell_size(rows, cols, true, true, across, thin_labels);
   const auto outlined = outlined_cells(options, rows, cols);
   const int label_width = row_label_width(query_labels, rows, cell.height);
   Tiles tiles;
@@ -129,7 +130,10 @@ Figure render_model_view(const at::Tensor& weights, const std::vector<std::strin
       captions.push_back("layer " + std::to_string(l + 1) + ", head " + std::to_string(h + 1));
     }
   }
-  const auto tiles = render_tiles(matrices, captions, query_labels, key_labels, options);
+  // Many heads get smaller tiles (12 heads: 240 px), their labels thinned to what fits, so that a model of
+  // 12 layers of 12 heads, or 30 of 9, stays a picture of a few thousand pixels a side.
+  const auto across = static_cast<int>(std::clamp<int64_t>(2240 / heads, 240, 560));
+  const auto tiles = render_tiles(matrices, captions, query_labels, key_labels, options, across, true);
   return compose(options.title, attention_subtitle(options, "; a row of tiles per layer, a column per head"),
                  tiles.panels, static_cast<int>(heads), &tiles.bar);
 }

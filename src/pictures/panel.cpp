@@ -14,26 +14,30 @@ const cv::Scalar kCross(215, 215, 215);
 
 double luminance(const cv::Vec3b& bgr) { return 0.114 * bgr[0] + 0.587 * bgr[1] + 0.299 * bgr[2]; }
 
-/// Positions and texts of the labels along one axis: all labels, or numbers at a step that leaves `spacing` px
-/// between them.
+/// The smallest round step (1, 2, 4, 5, 8, 10, ...) at which every step-th of `count` cells of `cell` px leaves
+/// `spacing` px between two texts.
+int text_step(int count, int cell, int spacing) {
+  static const int steps[] = {1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 256, 500, 512, 1000};
+  for (const int candidate : steps) {
+    if (candidate * cell >= spacing) {
+      return candidate;
+    }
+  }
+  return std::max(count, 1);
+}
+
+/// Positions and texts of the labels along one axis, at a step that leaves `spacing` px between them: the labels
+/// (all of them when their cells are at least `label_spacing` px, else thinned to every step-th), or numbers.
 std::vector<std::pair<int, std::string>> axis_texts(const std::vector<std::string>& labels, int count, int cell,
-                                                    int spacing) {
+                                                    int spacing, int label_spacing) {
   std::vector<std::pair<int, std::string>> texts;
   if (!labels.empty()) {
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < count; i += text_step(count, cell, label_spacing)) {
       texts.emplace_back(i, sanitize(labels[static_cast<size_t>(i)], 28));
     }
     return texts;
   }
-  static const int steps[] = {1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 256, 500, 512, 1000};
-  int step = count;
-  for (const int candidate : steps) {
-    if (candidate * cell >= spacing) {
-      step = candidate;
-      break;
-    }
-  }
-  for (int i = 0; i < count; i += std::max(step, 1)) {
+  for (int i = 0; i < count; i += text_step(count, cell, spacing)) {
     texts.emplace_back(i, std::to_string(i));
   }
   return texts;
@@ -52,17 +56,18 @@ void hatch(cv::Mat& image, const cv::Rect& cell) {
 
 int row_label_width(const std::vector<std::string>& labels, int rows, int cell_height) {
   int width = 0;
-  for (const auto& text : axis_texts(labels, rows, cell_height, line_height(kText) + 2)) {
+  const int spacing = line_height(kText) + 2;
+  for (const auto& text : axis_texts(labels, rows, cell_height, spacing, spacing)) {
     width = std::max(width, text_width(text.second, kText));
   }
   return width;
 }
 
-cv::Size cell_size(int rows, int cols, bool rows_labelled, bool cols_labelled) {
-  constexpr int kAcross = 560, kLargest = 56;
-  const int smallest_labelled = std::max(18, line_height(kText) + 2);
+cv::Size cell_size(int rows, int cols, bool rows_labelled, bool cols_labelled, int across, bool thin_labels) {
+  constexpr int kLargest = 56;
+  const int smallest_labelled = thin_labels ? 6 : std::max(18, line_height(kText) + 2);
   const auto side = [&](int count, bool labelled) {
-    const int fitted = count > 0 ? kAcross / count : kLargest;
+    const int fitted = count > 0 ? across / count : kLargest;
     return std::clamp(fitted, labelled ? smallest_labelled : 3, kLargest);
   };
   return {side(cols, cols_labelled), side(rows, rows_labelled)};
@@ -77,12 +82,13 @@ Panel render_panel(const PanelSpec& spec) {
   const int cw = spec.cell.width, ch = spec.cell.height;
   const int lh = line_height(kText);
 
-  const auto row_texts = axis_texts(spec.row_labels, m.rows, ch, lh + 2);
+  const auto row_texts = axis_texts(spec.row_labels, m.rows, ch, lh + 2, lh + 2);
   int label_width = spec.row_label_width;
   for (const auto& text : row_texts) {
     label_width = std::max(label_width, text_width(text.second, kText));
   }
-  const auto column_texts = axis_texts(spec.column_labels, m.cols, cw, number_spacing(m.cols));
+  // Labels thinned so that rotated ones do not overlap (those that fit across their column fit rotated too).
+  const auto column_texts = axis_texts(spec.column_labels, m.cols, cw, number_spacing(m.cols), lh + 2);
   int widest_column = 0;
   for (const auto& text : column_texts) {
     widest_column = std::max(widest_column, text_width(text.second, kText));

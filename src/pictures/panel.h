@@ -15,7 +15,8 @@ namespace attention::pictures::detail {
 /// One matrix drawn as coloured cells with its labels.
 struct PanelSpec {
   const Matrix* matrix = nullptr;
-  std::vector<std::string> row_labels;     ///< empty: numbered from 0 at a readable step
+  std::vector<std::string> row_labels;     ///< empty: numbered from 0 at a readable step; thinned alike when
+                                           ///< its cells are lower than a line of text
   std::vector<std::string> column_labels;  ///< empty: numbered
   std::string caption;                     ///< above the cells
   Scale scale;
@@ -33,9 +34,11 @@ Panel render_panel(const PanelSpec& spec);
 /// The width of the row labels of a panel (for aligning several panels).
 int row_label_width(const std::vector<std::string>& labels, int rows, int cell_height);
 
-/// Cell sizes for a rows x cols matrix: about 560 px across at most, 56 px per cell at most, and at least
-/// 18 px along a labelled axis (so a label fits) or 3 px along a numbered one.
-cv::Size cell_size(int rows, int cols, bool rows_labelled, bool cols_labelled);
+/// Cell sizes for a rows x cols matrix: about `across` px across at most, 56 px per cell at most, and at least
+/// 18 px along a labelled axis (so a label fits) or 3 px along a numbered one. With `thin_labels`, labelled axes
+/// go down to 6 px: render_panel then draws every second, fourth... label, as many as fit.
+cv::Size cell_size(int rows, int cols, bool rows_labelled, bool cols_labelled, int across = 560,
+                   bool thin_labels = false);
 /// Whether cell values are printed: at most 12 x 12 cells of at least 40 px.
 bool values_fit(int rows, int cols, cv::Size cell);
 

@@ -7,6 +7,9 @@
            as [left, right] pairs; ignore_merges; added tokens) + tokenizer_config.json (bos_token, eos_token).
   both/    tokenizer.json (ByteLevel with add_prefix_space, merges as "left right") and a vocab.json + merges.txt
            that disagree with it, to show which one load_tokenizer reads.
+  bytes/   tokenizer.json in Llama 3's form with the 256 byte tokens alone (no merges, no added tokens): the one
+           tokenizer small enough for the llama test model (vocab_size 256), which the program's tests
+           (tests/cli_models.sh) run with it.
 
 The merges are chosen by hand so that the tests' expected ids can be worked out by hand (the tests say how)."""
 import json
@@ -96,6 +99,19 @@ def main():
         "eos_token": {"__type": "AddedToken", "content": "<|end_of_text|>", "lstrip": False, "normalized": False,
                       "rstrip": False, "single_word": False},
         "model_max_length": 131072,
+    })
+
+    write_json("bytes", "tokenizer.json", {
+        "version": "1.0",
+        "added_tokens": [],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_PATTERN}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                  "vocab": vocabulary([]), "merges": []},
     })
 
     json_merges, txt_merges = [("b", "c")], [("a", "b")]
