@@ -273,8 +273,8 @@ TEST_F(TokenizerFilesTest, UnimplementedSettingsAreNamed) {
       {"/model/byte_fallback", "true", "model.byte_fallback true is not implemented"},
       {"/model/dropout", "0.1", "model.dropout 0.1 is not implemented"},
       {"/pre_tokenizer", R"({"type": "Whitespace"})", "pre_tokenizer \"Whitespace\" is not implemented"},
-      {"/pre_tokenizer/pretokenizers/0/type", R"("Digits")",
-       "pre_tokenizer.pretokenizers[0] \"Digits\" is not implemented"},
+      {"/pre_tokenizer/pretokenizers/0/type", R"("Metaspace")",
+       "pre_tokenizer.pretokenizers[0] \"Metaspace\" is not implemented"},
       {"/pre_tokenizer/pretokenizers/0/behavior", R"("Sideways")",
        "pre_tokenizer.pretokenizers[0].behavior \"Sideways\" is none of"},
       {"/pre_tokenizer/pretokenizers/0/pattern", R"({"Regex": "(unclosed"})",
@@ -290,6 +290,27 @@ TEST_F(TokenizerFilesTest, UnimplementedSettingsAreNamed) {
     write_changed_llama3(dir_.string(), where, value);
     EXPECT_THROW_WITH(load_tokenizer(dir_.string()), message);
   }
+}
+
+TEST_F(TokenizerFilesTest, DigitsSplitsNumbersAsSmolLM2Does) {
+  // SmolLM2's pre-tokenizer: Digits(individual_digits), then ByteLevel with its regular expression.
+  write_changed_llama3(dir_.string(), "/pre_tokenizer",
+                       R"({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true},
+                           {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}]})");
+  const auto individual = load_tokenizer(dir_.string());
+  const auto id = [&](const char* token) { return *individual.token_to_id(token); };
+  // Every digit its own piece, so no merge joins them; the letters are GPT-2's regex's pieces as before.
+  EXPECT_EQ(individual.encode("x2024"), (std::vector<int64_t>{id("x"), id("2"), id("0"), id("2"), id("4")}));
+  EXPECT_EQ(individual.decode(individual.encode("in 2024, 12 cats")), "in 2024, 12 cats");
+  write_changed_llama3(dir_.string(), "/pre_tokenizer",
+                       R"({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": false},
+                           {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]})");
+  const auto runs = load_tokenizer(dir_.string());
+  // Runs of digits together: "ab12" is the pieces "ab" and "12", each encoded on its own.
+  const auto ab = runs.encode("ab"), twelve = runs.encode("12");
+  auto expected = ab;
+  expected.insert(expected.end(), twelve.begin(), twelve.end());
+  EXPECT_EQ(runs.encode("ab12"), expected);
 }
 
 TEST_F(TokenizerFilesTest, ConfigTokensMustBeTokens) {

@@ -9,21 +9,56 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 namespace attention::app {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// Whether `dir`/tokenizer_config.json names a bos_token. The tokenizer's bos_id() cannot tell: without one it
-/// falls back to <|endoftext|>, which GPT-2 and Qwen2 do not prepend. (load_tokenizer has read and checked the file.)
-bool names_bos_token(const std::string& dir) {
-  std::ifstream file(fs::path(dir) / "tokenizer_config.json");
-  if (!file) {
-    return false;
+/// `dir`/`name` as JSON, or null when the file is absent or unreadable (load_tokenizer has read and checked them).
+nlohmann::json json_file(const std::string& dir, const char* name) {
+  std::ifstream file(fs::path(dir) / name);
+  return file ? nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false) : nlohmann::json();
+}
+
+/// The special token that a TemplateProcessing post-processor puts before a single text, if any.
+std::optional<std::string> template_prefix(const nlohmann::json& processor) {
+  if (!processor.is_object()) {
+    return std::nullopt;
   }
-  const auto config = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
-  return config.is_object() && config.contains("bos_token") && !config["bos_token"].is_null();
+  if (processor.value("type", "") == "Sequence" && processor.contains("processors")) {
+    for (const auto& inner : processor["processors"]) {
+      if (auto prefix = template_prefix(inner)) {
+        return prefix;
+      }
+    }
+    return std::nullopt;
+  }
+  if (processor.value("type", "") != "TemplateProcessing" || !processor.contains("single") ||
+      !processor["single"].is_array() || processor["single"].empty()) {
+    return std::nullopt;
+  }
+  const auto& first = processor["single"].front();
+  if (!first.is_object() || !first.contains("SpecialToken") || !first["SpecialToken"].contains("id")) {
+    return std::nullopt;
+  }
+  return first["SpecialToken"]["id"].get<std::string>();
+}
+
+/// The token Hugging Face's tokenizer puts before a text: the one tokenizer.json's post-processor begins a single
+/// text with (Llama 3's <|begin_of_text|>), or the BOS when tokenizer_config.json says add_bos_token; none
+/// otherwise (GPT-2, Qwen2, SmolLM2).
+std::optional<int64_t> bos_to_prepend(const std::string& dir, const Tokenizer& tokenizer) {
+  const auto tokenizer_json = json_file(dir, "tokenizer.json");
+  if (tokenizer_json.is_object() && tokenizer_json.contains("post_processor")) {
+    if (const auto prefix = template_prefix(tokenizer_json["post_processor"])) {
+      return tokenizer.token_to_id(*prefix);
+    }
+  }
+  const auto config = json_file(dir, "tokenizer_config.json");
+  const bool adds_bos = config.is_object() && config.value("add_bos_token", false);
+  return adds_bos ? tokenizer.bos_id() : std::nullopt;
 }
 
 std::string dtype_name(torch::ScalarType dtype) {
@@ -47,7 +82,7 @@ LanguageModel load_language_model(const std::string& dir, torch::ScalarType dtyp
   TORCH_CHECK(tokenizer.vocab_size() <= config.vocab_size, dir, ": the tokenizer has ", tokenizer.vocab_size(),
               " tokens but config.json's vocab_size is ", config.vocab_size,
               ": its tokenizer files are not this model's");
-  const auto bos = names_bos_token(dir) && config.bos_token_id ? tokenizer.bos_id() : std::nullopt;
+  const auto bos = bos_to_prepend(dir, tokenizer);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
   std::cerr << "Loaded " << dir << ": " << config.model_type << ", " << config.num_layers << " layers of "
             << config.num_heads << " heads, " << dtype_name(model.dtype()) << ", in " << std::fixed

@@ -28,8 +28,8 @@ struct OptionError : std::invalid_argument {
 struct LanguageModel {
   CausalLM model;
   Tokenizer tokenizer;
-  /// Prepended to every prompt: the tokenizer's BOS when tokenizer_config.json names one (bos_token) and
-  /// config.json has a bos_token_id, as Llama 3's tokenizer adds it; none otherwise (GPT-2 and Qwen2 add none).
+  /// Prepended to every prompt, as Hugging Face's tokenizer does: the special token tokenizer.json's
+  /// post-processor begins a text with (Llama 3), or the BOS with add_bos_token; none otherwise (GPT-2, Qwen2).
   std::optional<int64_t> bos;
 };
 

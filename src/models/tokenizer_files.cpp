@@ -152,11 +152,22 @@ SplitStep read_split(const Json& step, const std::string& file, const std::strin
   return split;
 }
 
+// Digits (pre_tokenizers/digits.rs, SmolLM2's): a split at every numeric character (char::is_numeric: Unicode's
+// Nd, Nl and No, PCRE2's \p{N}), each digit alone with individual_digits, else runs of them together.
+SplitStep read_digits(const Json& step, const std::string& file, const std::string& path) {
+  SplitStep digits;
+  digits.where = file + ": " + path;
+  digits.pattern = "\\p{N}";
+  const bool individual = flag(step, "individual_digits", false, file, path);
+  digits.behavior = individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous;
+  return digits;
+}
+
 ByteLevelStep read_byte_level(const Json& step, const std::string& file, const std::string& path) {
   return {flag(step, "add_prefix_space", true, file, path), flag(step, "use_regex", true, file, path)};
 }
 
-// The pre-tokenizer: ByteLevel, or a Sequence of Splits ending with ByteLevel.
+// The pre-tokenizer: ByteLevel, or a Sequence of Splits and Digits ending with ByteLevel.
 std::vector<PreTokenizerStep> read_pre_tokenizer(const Json& tokenizer, const std::string& file) {
   const auto* pre_tokenizer = member(tokenizer, "pre_tokenizer");
   TORCH_CHECK(pre_tokenizer != nullptr, file, ": pre_tokenizer is missing: byte-level BPE needs the ByteLevel ",
@@ -166,7 +177,7 @@ std::vector<PreTokenizerStep> read_pre_tokenizer(const Json& tokenizer, const st
     return {read_byte_level(*pre_tokenizer, file, "pre_tokenizer")};
   }
   TORCH_CHECK(type == "Sequence", file, ": pre_tokenizer \"", type, "\" is not implemented (ByteLevel, or a ",
-              "Sequence of Split and ByteLevel)");
+              "Sequence of Split or Digits, then ByteLevel)");
   const auto* steps = member(*pre_tokenizer, "pretokenizers");
   TORCH_CHECK(steps != nullptr && steps->is_array() && !steps->empty(), file,
               ": pre_tokenizer.pretokenizers must be a non-empty array");
@@ -175,12 +186,13 @@ std::vector<PreTokenizerStep> read_pre_tokenizer(const Json& tokenizer, const st
     const auto path = c10::str("pre_tokenizer.pretokenizers[", i, "]");
     const auto step_type = type_of((*steps)[i], file, path);
     const bool last = i + 1 == steps->size();
-    if (step_type == "Split") {
-      TORCH_CHECK(!last, file, ": ", path, " is a Split, but the last pre-tokenizer must be ByteLevel");
-      pipeline.emplace_back(read_split((*steps)[i], file, path));
+    if (step_type == "Split" || step_type == "Digits") {
+      TORCH_CHECK(!last, file, ": ", path, " is a ", step_type, ", but the last pre-tokenizer must be ByteLevel");
+      pipeline.emplace_back(step_type == "Split" ? read_split((*steps)[i], file, path)
+                                                 : read_digits((*steps)[i], file, path));
     } else {
-      TORCH_CHECK(step_type == "ByteLevel", file, ": ", path, " \"", step_type, "\" is not implemented (Split, ",
-                  "then ByteLevel)");
+      TORCH_CHECK(step_type == "ByteLevel", file, ": ", path, " \"", step_type, "\" is not implemented (Split or ",
+                  "Digits, then ByteLevel)");
       TORCH_CHECK(last, file, ": ", path, " is a ByteLevel before the last pre-tokenizer, which is not implemented");
       pipeline.emplace_back(read_byte_level((*steps)[i], file, path));
     }
