@@ -30,6 +30,26 @@ torch::Tensor token_positions(int64_t first, int64_t length, torch::Device devic
   return torch::arange(first, first + length, torch::TensorOptions(torch::kLong).device(device));
 }
 
+/// The three tensors' rows as one tensor: a view when they lie one after another in one storage (a model's packed
+/// q, k and v, as load_causal_lm keeps them), so a decoding step copies no weights; their concatenation otherwise.
+torch::Tensor stacked_rows(const std::array<torch::Tensor, 3>& parts) {
+  bool adjacent = true;
+  int64_t rows = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto& part = parts[i];
+    adjacent = adjacent && part.is_contiguous() && part.is_alias_of(parts[0]) &&
+               part.sizes().slice(1) == parts[0].sizes().slice(1) &&
+               (i == 0 || part.storage_offset() == parts[i - 1].storage_offset() + parts[i - 1].numel());
+    rows += part.size(0);
+  }
+  if (!adjacent) {
+    return torch::cat({parts[0], parts[1], parts[2]});
+  }
+  auto shape = parts[0].sizes().vec();
+  shape[0] = rows;
+  return parts[0].as_strided(shape, parts[0].strides(), parts[0].storage_offset());
+}
+
 }  // namespace
 
 std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const MultiHeadAttentionForwardOptions& options) {
@@ -37,13 +57,13 @@ std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const Mult
   const std::array<torch::Tensor, 3> biases{options.W_q_bias(), options.W_k_bias(), options.W_v_bias()};
   torch::Tensor packed_bias;  // [(H + 2·Hkv)·d] or undefined
   if (biases[0].defined() || biases[1].defined() || biases[2].defined()) {
-    std::vector<torch::Tensor> parts;
+    std::array<torch::Tensor, 3> parts;
     for (size_t i = 0; i < 3; ++i) {
-      parts.push_back(biases[i].defined() ? biases[i] : weights[i].new_zeros({weights[i].size(0)}));
+      parts[i] = biases[i].defined() ? biases[i] : weights[i].new_zeros({weights[i].size(0)});
     }
-    packed_bias = torch::cat(parts);
+    packed_bias = stacked_rows(parts);
   }
-  const auto packed = torch::linear(x, torch::cat({weights[0], weights[1], weights[2]}), packed_bias);
+  const auto packed = torch::linear(x, stacked_rows(weights), packed_bias);
   const auto parts = packed.split_with_sizes({weights[0].size(0), weights[1].size(0), weights[2].size(0)}, -1);
   return {parts[0], parts[1], parts[2]};
 }

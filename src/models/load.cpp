@@ -181,7 +181,8 @@ class Slots {
     list("unexpected", unexpected_);
     list("misshapen", misshapen_);
     TORCH_CHECK(problems.str().empty(), dir, ": the weights do not fit config.json:", problems.str());
-    for (auto& [index, packed] : packed_qkv_weight_) {
+    pack_projections(layers);
+    for (auto& [index, packed] : packed_qkv_weight_) {  // GPT-2's c_attn: already one block, split into views
       auto& layer = layers[index];
       const auto parts = packed.chunk(3, 0), biases = packed_qkv_bias_[index].chunk(3, 0);
       layer.q_weight = parts[0].contiguous(), layer.k_weight = parts[1].contiguous();
@@ -192,6 +193,24 @@ class Slots {
   }
 
  private:
+  /// The q, k and v projections of each layer (and their biases) as views of one block, one after another, so the
+  /// attention's single product of the three reads them in place (multi_head_attention_forward: project_together).
+  static void pack_projections(std::vector<CausalLM::Layer>& layers) {
+    const auto pack = [](torch::Tensor& q, torch::Tensor& k, torch::Tensor& v) {
+      if (!q.defined()) {
+        return;
+      }
+      const auto block = torch::cat({q, k, v});
+      q = block.narrow(0, 0, q.size(0));
+      k = block.narrow(0, q.size(0), k.size(0));
+      v = block.narrow(0, q.size(0) + k.size(0), v.size(0));
+    };
+    for (auto& layer : layers) {
+      pack(layer.q_weight, layer.k_weight, layer.v_weight);
+      pack(layer.q_bias, layer.k_bias, layer.v_bias);
+    }
+  }
+
   void add(const std::string& name, torch::Tensor& target, std::vector<int64_t> shape, bool conv1d = false) {
     slots_.emplace(name, Slot{&target, std::move(shape), conv1d});
   }
