@@ -113,9 +113,11 @@ import struct
 import sys
 from collections import OrderedDict
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_state_dicts  # noqa: E402  (its safetensors writer)
 
 COMMAND = "/usr/bin/python3 tests/data/make_models.py tests/data/models"
 TRANSFORMERS_VERSION = "4.51.3"
@@ -129,33 +131,10 @@ DTYPES = {name: dtype for dtype, name in DTYPE_NAMES.items()}
 # ----------------------------------------------------------------------------------------------------------------
 # Files
 
-def raw_bytes(x):
-    """The little-endian bytes of a tensor (numpy has no bfloat16: 2-byte types go through int16)."""
-    x = x.detach().contiguous().cpu()
-    if x.element_size() == 2:
-        x = x.view(torch.int16)
-    return x.numpy().astype(x.numpy().dtype.newbyteorder("<")).tobytes()
-
-
 def save_safetensors(tensors, path):
-    """Writes name -> tensor as a safetensors file, sorted by name (the safetensors library's order for one dtype)."""
-    header, blobs, offset = OrderedDict(), [], 0
-    header["__metadata__"] = {"format": "pt"}
-    for name in sorted(tensors):
-        x = tensors[name]
-        data = raw_bytes(x)
-        header[name] = {"dtype": DTYPE_NAMES[x.dtype], "shape": list(x.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for data in blobs:
-            f.write(data)
-    return offset
+    """Writes name -> tensor as a safetensors file, sorted by name (the safetensors library's order for one dtype),
+    with make_state_dicts.py's writer; returns the data's bytes."""
+    return make_state_dicts.save_safetensors(OrderedDict(sorted(tensors.items())), path)
 
 
 def load_safetensors(path):

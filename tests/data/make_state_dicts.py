@@ -99,7 +99,7 @@ def raw_bytes(x):
 
 
 def save_safetensors(tensors, path):
-    """Writes `tensors` (name -> tensor) in the safetensors format."""
+    """Writes `tensors` (name -> tensor) in the safetensors format, in their order; returns the data's bytes."""
     header, blobs, offset = OrderedDict(), [], 0
     header["__metadata__"] = {"format": "pt"}
     for name, x in tensors.items():
@@ -115,6 +115,7 @@ def save_safetensors(tensors, path):
         f.write(text)
         for data in blobs:
             f.write(data)
+    return offset
 
 
 def randomise_biases(mha):
