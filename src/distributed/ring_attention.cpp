@@ -45,6 +45,7 @@ PartPair pair_of(const RingPlan& plan, int64_t query_part, int64_t key_part) {
   return key_part == query_part ? PartPair::Diagonal : PartPair::Full;
 }
 
+/// On the tiled path, whatever the sizes: its memory follows the part's length, not its square.
 AttentionOutput attend_part(const RingPlan& plan, const torch::Tensor& query, const torch::Tensor& key,
                             const torch::Tensor& value, PartPair pair) {
   return scaled_dot_product_attention(query, key, value,
@@ -53,7 +54,8 @@ AttentionOutput attend_part(const RingPlan& plan, const torch::Tensor& query, co
                                           .scale(plan.scale)
                                           .enable_gqa(query.size(1) != key.size(1))
                                           .return_lse(true)
-                                          .need_weights(false));
+                                          .need_weights(false)
+                                          .path(AttentionPath::Tiled));
 }
 
 /// A send of `outgoing` to the next rank and a receive of the same size from the previous one, in flight
