@@ -4,9 +4,10 @@
 #   cmake -DBUILD_DIR=<attention build> -DWORK_DIR=<scratch dir> -DSOURCE_DIR=<tests/consumer>
 #         -DGENERATOR=<generator> -DLIBDIR=<CMAKE_INSTALL_LIBDIR> [-DCONFIG=<Release|...>]
 #         [-DCXX_COMPILER=<path>] [-DLIBRARY_TYPE=<STATIC_LIBRARY|SHARED_LIBRARY>] [-DPICTURES=<1|0>]
-#         [-DMODELS=<1|0>] -P run_consumer_test.cmake
+#         [-DMODELS=<1|0>] [-DDISTRIBUTED=<1|0>] -P run_consumer_test.cmake
 # PICTURES (default 1): the install has the pictures component, and the consumer uses it too. MODELS (default 1):
-# the same for the models component, whose consumer reads the tokenizer of tests/data/tokenizers/gpt2.
+# the same for the models component, whose consumer reads the tokenizer of tests/data/tokenizers/gpt2. DISTRIBUTED
+# (default 1): the same for the distributed component.
 cmake_minimum_required(VERSION 3.18)
 
 foreach(required BUILD_DIR WORK_DIR SOURCE_DIR GENERATOR LIBDIR)
@@ -58,8 +59,12 @@ endif()
 if(NOT DEFINED MODELS)
   set(MODELS 1)
 endif()
+if(NOT DEFINED DISTRIBUTED)
+  set(DISTRIBUTED 1)
+endif()
 set(configure_args -S "${SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}"
-    "-DCONSUMER_PICTURES=${PICTURES}" "-DCONSUMER_MODELS=${MODELS}")
+    "-DCONSUMER_PICTURES=${PICTURES}" "-DCONSUMER_MODELS=${MODELS}"
+    "-DCONSUMER_DISTRIBUTED=${DISTRIBUTED}")
 if(CONFIG)
   list(APPEND configure_args "-DCMAKE_BUILD_TYPE=${CONFIG}")
 endif()
@@ -90,4 +95,7 @@ if(PICTURES)
 endif()
 if(MODELS)
   run_step("run consumer_models" "${consumer}_models" "${SOURCE_DIR}/../data/tokenizers/gpt2")
+endif()
+if(DISTRIBUTED)
+  run_step("run consumer_distributed" "${consumer}_distributed")
 endif()
