@@ -8,6 +8,7 @@
 // every rank; after SECONDS kills them all and exits 124. Exits 0 when every rank did, else the first failing rank's
 // status. Each rank's exit is reported on stderr. No other address than 127.0.0.1, ever.
 
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <arpa/inet.h>
@@ -102,6 +103,9 @@ int main(int argc, char** argv) {
     options.isServer = true;
     options.waitWorkers = false;
     options.timeout = std::chrono::seconds(timeout_seconds);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    options.useLibUV = false;  // as the library's store (src/distributed/process_group.cpp)
+#endif
     agent_store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", options);
     port = agent_store->getPort();
   }
