@@ -65,8 +65,9 @@ class ATTENTION_DISTRIBUTED_API GradientAverager {
   GradientAverager(const GradientAverager&) = delete;
   GradientAverager& operator=(const GradientAverager&) = delete;
 
-  /// Call after backward, before the optimizer step: waits for every bucket and writes the means into the
-  /// parameters' `.grad()`. A parameter that got no gradient on this rank counts as zeros (and gets zeros).
+  /// Call after each backward pass, before the optimizer step: waits for every bucket and sets each parameter's
+  /// `.grad()` to the mean over the ranks of the gradient this backward pass produced (what `.grad()` held before
+  /// it is replaced, not added to). A parameter that got no gradient on this rank counts as zeros.
   void synchronize();
 
  private:
