@@ -7,7 +7,7 @@
 //   (or torchrun --no_python --redirects 9:1 --tee 9:1 --nproc_per_node 2 ...)
 //
 // Started by a launcher it joins the process group and runs the Ring benchmarks (rank 0 reports, peak_rss_MiB is
-// rank 0's); alone it runs the Whole ones. B = 1, H = 4, d = 64, float32.
+// rank 0's); alone it runs the Whole ones. One head (B = 1, H = 1), d = 64, float32.
 
 #include <attention/distributed.h>
 #include <attention/functional.h>
@@ -23,7 +23,7 @@
 
 namespace {
 
-constexpr int64_t kHeads = 4;
+constexpr int64_t kHeads = 1;
 constexpr int64_t kWidth = 64;
 
 std::optional<attention::DistributedProcess> process;
