@@ -276,7 +276,7 @@ TEST_F(InductionTest, TwoLayersLearnToCopyAndOneLayerCannot) {
                                             "layers",
                                             "history"};
   auto top = model_keys;
-  top.insert({"baseline", "model", "threads"});
+  top.insert({"baseline", "model", "threads", "processes"});
   EXPECT_EQ(keys(written), top);
   EXPECT_EQ(keys(written.at("baseline")), model_keys);
   EXPECT_EQ(keys(written.at("per_head").at(0)),
@@ -284,6 +284,7 @@ TEST_F(InductionTest, TwoLayersLearnToCopyAndOneLayerCannot) {
   EXPECT_EQ(written.at("per_head").size(), 8u);  // 2 layers x 4 heads
   EXPECT_EQ(written.at("baseline").at("per_head").size(), 4u);
   EXPECT_EQ(written.at("baseline").at("layers"), 1);
+  EXPECT_EQ(written.at("processes"), 1);
   EXPECT_TRUE(written.at("baseline").at("phase_change_step").is_null());
   EXPECT_EQ(written, nlohmann::json(metrics));
   double best = 0;

@@ -159,15 +159,16 @@ TEST_F(TrainTest, TrainedAttentionBeatsTheSimilarityBaselineByAWideMargin) {
 
   // metrics.json: the keys users' scripts read, and the values train() returned.
   const auto written = nlohmann::json::parse(std::ifstream(path("run/metrics.json")));
-  EXPECT_EQ(keys(written),
-            (std::set<std::string>{"attention_on_target", "baseline", "epochs", "history", "model", "seconds", "seed",
-                                   "test_accuracy", "test_examples", "threads", "train_accuracy", "train_examples"}));
+  EXPECT_EQ(keys(written), (std::set<std::string>{"attention_on_target", "baseline", "epochs", "history", "model",
+                                                  "seconds", "seed", "test_accuracy", "test_examples", "threads",
+                                                  "processes", "train_accuracy", "train_examples"}));
   EXPECT_EQ(keys(written.at("baseline")),
             (std::set<std::string>{"attention_on_target", "model", "test_accuracy", "train_accuracy"}));
   EXPECT_EQ(keys(written.at("history").at(0)),
             (std::set<std::string>{"epoch", "loss", "test_accuracy", "train_accuracy"}));
   EXPECT_EQ(written.at("baseline").at("model"), "simple");
   EXPECT_EQ(written.at("model").at("model"), "scaled");
+  EXPECT_EQ(written.at("processes"), 1);
   EXPECT_EQ(written, nlohmann::json(metrics));
 }
 

@@ -5,6 +5,7 @@
 #include "induction/checkpoint.h"
 #include "relations/checkpoint.h"
 #include "training/checkpoint.h"
+#include "training/data_parallel.h"
 
 #include <attention/attention.h>
 
@@ -70,6 +71,17 @@ void check_options_of(Task task, const TrainCommand& command) {
                                      ", not of --task " + task_name(task));
     }
   }
+}
+
+/// Every rank takes an equal share of each batch.
+template <typename Config>
+const Config& shared_by(const Config& config, const DataParallel& ranks) {
+  if (config.batch_size % ranks.size() != 0) {
+    throw CLI::ValidationError("--batch-size", std::to_string(config.batch_size) + " is not divisible by the " +
+                                                   std::to_string(ranks.size()) +
+                                                   " processes (WORLD_SIZE): each takes an equal share of a batch");
+  }
+  return config;
 }
 
 }  // namespace
@@ -154,14 +166,17 @@ int run_train(TrainCommand command) {
   const auto task = task_of(command);
   check_options_of(task, command);
   const RunSettings settings{command.out.empty() ? timestamped_run_dir() : command.out, command.resume, command.quiet};
+  // Started by torchrun: one of its ranks, each training on its share of every batch.
+  const auto joined = join_torchrun_ranks();
+  auto& ranks = joined ? *joined : single_process();
   if (task == Task::Relations) {
-    return run_relations(
-        command.resume ? resumed(command, command.relations, read_checkpoint_config(command.out)) : command.relations,
-        settings);
+    const auto config =
+        command.resume ? resumed(command, command.relations, read_checkpoint_config(command.out)) : command.relations;
+    return run_relations(shared_by(config, ranks), settings, ranks);
   }
-  return run_induction(
-      command.resume ? resumed(command, command.induction, read_induction_config(command.out)) : command.induction,
-      settings);
+  const auto config =
+      command.resume ? resumed(command, command.induction, read_induction_config(command.out)) : command.induction;
+  return run_induction(shared_by(config, ranks), settings, ranks);
 }
 
 }  // namespace attention::app

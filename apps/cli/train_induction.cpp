@@ -1,5 +1,6 @@
 // `attention train --task induction`: the models, their training on generated sequences, the pictures and the
 // summary.
+#include "cli/command_line.h"
 #include "cli/train_run.h"
 #include "induction/checkpoint.h"
 #include "induction/pictures.h"
@@ -41,7 +42,7 @@ void print_summary(const InductionMetrics& metrics, const std::string& out_dir,
 
 }  // namespace
 
-int run_induction(const InductionConfig& config, const RunSettings& settings) {
+int run_induction(const InductionConfig& config, const RunSettings& settings, DataParallel& ranks) {
   auto models = built_or_usage_error(config.dim, config.heads, [&] { return models_for(config); });
   InductionFrames frames = watch_sequence(held_out_sequences(config));
   const auto progress = progress_line(settings.quiet);
@@ -57,8 +58,12 @@ int run_induction(const InductionConfig& config, const RunSettings& settings) {
     progress(evaluation.baseline ? "baseline, 1 layer:" : "trained:", evaluation.record.epoch, evaluation.epochs,
              values.str());
   };
-  const auto run = train_induction(models, settings.out_dir, settings.resume, stop_on_ctrl_c(),
-                                   capture_induction_frames(frames, report));
+  const auto run =
+      train_induction(models, settings.out_dir, settings.resume, stop_on_ctrl_c(),
+                      ranks.is_first() ? capture_induction_frames(frames, report) : InductionCallbacks{}, ranks);
+  if (!ranks.is_first()) {
+    return run ? 0 : kExitInterrupted;
+  }
   if (!run) {
     return interrupted(settings.out_dir);
   }

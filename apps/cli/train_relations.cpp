@@ -1,5 +1,6 @@
 // `attention train --task relations`: the data, the model, its training against the similarity baseline, the
 // pictures and the summary.
+#include "cli/command_line.h"
 #include "cli/train_run.h"
 #include "relations/data.h"
 #include "relations/model.h"
@@ -51,7 +52,7 @@ void print_summary(const Metrics& metrics, const std::string& out_dir, const std
 
 }  // namespace
 
-int run_relations(const TrainConfig& config, const RunSettings& settings) {
+int run_relations(const TrainConfig& config, const RunSettings& settings, DataParallel& ranks) {
   const auto split = load_data(config);
   auto model = built_or_usage_error(config.dim, config.heads, [&] { return model_for(config, split); });
   auto learning = watch_example(split);
@@ -63,8 +64,11 @@ int run_relations(const TrainConfig& config, const RunSettings& settings) {
            << epoch.examples_per_second << " examples/s";
     progress("", epoch.epoch, epoch.epochs, values.str());
   };
-  const auto run =
-      train(model, split, settings.out_dir, settings.resume, stop_on_ctrl_c(), capture_frames(learning, report));
+  const auto run = train(model, split, settings.out_dir, settings.resume, stop_on_ctrl_c(),
+                         ranks.is_first() ? capture_frames(learning, report) : TrainCallbacks{}, ranks);
+  if (!ranks.is_first()) {
+    return run ? 0 : kExitInterrupted;
+  }
   if (!run) {
     return interrupted(settings.out_dir);
   }

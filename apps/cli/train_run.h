@@ -4,6 +4,7 @@
 
 #include "induction/config.h"
 #include "relations/config.h"
+#include "training/data_parallel.h"
 
 #include <CLI/CLI.hpp>
 
@@ -24,11 +25,12 @@ struct RunSettings {
   bool quiet = false;   ///< print nothing but errors
 };
 
-/// Runs the relations task (warm -> mat) of `config`: returns 0, or kExitInterrupted after Ctrl-C (the
-/// checkpoint saved). Throws CLI::Error for usage errors, std::exception for failures.
-int run_relations(const TrainConfig& config, const RunSettings& settings);
+/// Runs the relations task (warm -> mat) of `config` as one of `ranks` (rank 0 alone prints and writes the
+/// pictures): returns 0, or kExitInterrupted after Ctrl-C (the checkpoint saved). Throws CLI::Error for usage
+/// errors, std::exception for failures.
+int run_relations(const TrainConfig& config, const RunSettings& settings, DataParallel& ranks);
 /// Runs the induction task of `config`, as run_relations.
-int run_induction(const InductionConfig& config, const RunSettings& settings);
+int run_induction(const InductionConfig& config, const RunSettings& settings, DataParallel& ranks);
 
 /// The flag that Ctrl-C (SIGINT) sets from now on: training stops after its current step.
 const std::atomic<bool>& stop_on_ctrl_c();

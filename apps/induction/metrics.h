@@ -100,9 +100,10 @@ struct InductionMetrics : ModelMetrics {
   ModelMetrics baseline;
   InductionConfig model;  ///< the run's options
   int threads = 0;        ///< LibTorch's CPU threads
+  int64_t processes = 1;  ///< the data-parallel ranks that trained it (torchrun's WORLD_SIZE)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InductionMetrics, repeated_half_loss, other_loss, induction_score,
                                    previous_token_score, per_head, layers, phase_change_step, steps, seconds, history,
-                                   baseline, model, threads)
+                                   baseline, model, threads, processes)
 
 }  // namespace attention::app

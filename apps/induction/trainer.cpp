@@ -8,28 +8,31 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 namespace attention::app {
 namespace {
 
-/// The mean next-token cross-entropy of `model` on `batch`, over every position.
-torch::Tensor next_token_loss(InductionModel& model, const Sequences& batch) {
-  const auto T = batch.tokens.size(1);
-  const auto logits = model(batch.tokens);  // [B, T, V]
+/// The mean next-token cross-entropy of `model` on `tokens` `[B, T]`, over every position.
+torch::Tensor next_token_loss(InductionModel& model, const torch::Tensor& tokens) {
+  const auto T = tokens.size(1);
+  const auto logits = model(tokens);  // [B, T, V]
   return torch::nn::functional::cross_entropy(logits.slice(1, 0, T - 1).reshape({-1, logits.size(2)}),
-                                              batch.tokens.slice(1, 1, T).reshape({-1}));
+                                              tokens.slice(1, 1, T).reshape({-1}));
 }
 
 /// The run in `out_dir`: both models, their optimizers and where they stand, saved together.
 class InductionTraining {
  public:
   InductionTraining(InductionModels models, const std::string& out_dir, const std::atomic<bool>& stop,
-                    const InductionCallbacks& callbacks)
+                    const InductionCallbacks& callbacks, DataParallel& ranks)
       : models_(std::move(models)),
         config_(models_.model->config),
         out_dir_(out_dir),
         stop_(stop),
         callbacks_(callbacks),
+        ranks_(ranks),
         held_out_(held_out_sequences(config_)),
         model_optimizer_(models_.model->parameters(), torch::optim::AdamOptions(config_.lr)),
         baseline_optimizer_(models_.baseline->parameters(), torch::optim::AdamOptions(config_.lr)) {
@@ -52,7 +55,10 @@ class InductionTraining {
     run.metrics.baseline = metrics_of(models_.baseline, state_.baseline);
     run.metrics.model = config_;
     run.metrics.threads = torch::get_num_threads();
-    write_metrics_file(out_dir_, run.metrics);
+    run.metrics.processes = ranks_.size();
+    if (ranks_.is_first()) {
+      write_metrics_file(out_dir_, run.metrics);
+    }
     return run;
   }
 
@@ -79,7 +85,8 @@ class InductionTraining {
     steps.epochs = config_.epochs;
     steps.steps_per_epoch = config_.steps_per_epoch;
     steps.loss = [&](int64_t epoch, int64_t step) {
-      return next_token_loss(model, training_batch(config_, epoch, step));
+      const auto share = ranks_.share_of(config_.batch_size);
+      return next_token_loss(model, training_batch(config_, epoch, step).tokens.slice(0, share.begin, share.end));
     };
     steps.end_epoch = [&](int64_t epochs_done, double mean_loss, double seconds) {
       last = evaluation(epochs_done, mean_loss, seconds);
@@ -88,10 +95,12 @@ class InductionTraining {
     };
     steps.save = [&](const Progress& saved) {
       stage.progress = saved;
-      save_induction_checkpoint(out_dir_, state_, models_, optimizer);
+      if (ranks_.is_first()) {
+        save_induction_checkpoint(out_dir_, state_, models_, optimizer);
+      }
     };
     steps.on_epoch = [&](int64_t) { notify(last, model); };
-    if (!run_training_loop(*model, optimizer, progress, steps, stop_)) {
+    if (!run_training_loop(*model, optimizer, progress, steps, stop_, ranks_)) {
       return false;
     }
     stage.progress = progress;
@@ -121,6 +130,7 @@ class InductionTraining {
   std::string out_dir_;
   const std::atomic<bool>& stop_;
   const InductionCallbacks& callbacks_;
+  DataParallel& ranks_;
   Sequences held_out_;
   torch::optim::Adam model_optimizer_;
   torch::optim::Adam baseline_optimizer_;
@@ -130,10 +140,16 @@ class InductionTraining {
 }  // namespace
 
 std::optional<InductionRun> train_induction(InductionModels models, const std::string& out_dir, bool resume,
-                                            const std::atomic<bool>& stop, const InductionCallbacks& callbacks) {
+                                            const std::atomic<bool>& stop, const InductionCallbacks& callbacks,
+                                            DataParallel& ranks) {
+  if (models.model->config.batch_size % ranks.size() != 0) {
+    throw std::invalid_argument("a batch of " + std::to_string(models.model->config.batch_size) +
+                                " sequences cannot be shared equally by " + std::to_string(ranks.size()) + " ranks");
+  }
   std::optional<InductionRun> run;
-  in_run_folder(out_dir, {kCheckpointFile, kMetricsFile},
-                [&] { run = InductionTraining(std::move(models), out_dir, stop, callbacks).run(resume); });
+  in_run_folder(
+      out_dir, {kCheckpointFile, kMetricsFile},
+      [&] { run = InductionTraining(std::move(models), out_dir, stop, callbacks, ranks).run(resume); }, ranks);
   return run;
 }
 

@@ -7,6 +7,7 @@
 #include "induction/data.h"
 #include "induction/metrics.h"
 #include "induction/model.h"
+#include "training/data_parallel.h"
 
 #include <atomic>
 #include <cstdint>
@@ -45,7 +46,12 @@ struct InductionRun {
 /// With `resume`, continues from that checkpoint, to the same final weights and metrics as an uninterrupted
 /// run. When `stop` becomes true, saves the checkpoint of the current step and returns nothing. Throws
 /// std::runtime_error when training diverges or a file cannot be read or written.
+/// With several `ranks` (config.batch_size divisible by their number), each trains on its share of every batch
+/// (see run_training_loop), to the metrics of one process within rounding; every rank evaluates and returns the
+/// run, rank 0 alone writes its files. With `resume`, every rank reads the checkpoint. Throws std::invalid_argument
+/// when the ranks do not divide config.batch_size.
 std::optional<InductionRun> train_induction(InductionModels models, const std::string& out_dir, bool resume,
-                                            const std::atomic<bool>& stop, const InductionCallbacks& callbacks = {});
+                                            const std::atomic<bool>& stop, const InductionCallbacks& callbacks = {},
+                                            DataParallel& ranks = single_process());
 
 }  // namespace attention::app

@@ -53,12 +53,13 @@ struct Metrics : Scores {
   int64_t train_examples = 0;
   int64_t test_examples = 0;
   uint64_t seed = 0;
-  TrainConfig model;  ///< the run's options
-  int threads = 0;    ///< LibTorch's CPU threads
+  TrainConfig model;      ///< the run's options
+  int threads = 0;        ///< LibTorch's CPU threads
+  int64_t processes = 1;  ///< the data-parallel ranks that trained it (torchrun's WORLD_SIZE)
   std::vector<EpochRecord> history;
   double seconds = 0;  ///< of the whole run (wall clock)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Metrics, train_accuracy, test_accuracy, attention_on_target, baseline, epochs,
-                                   train_examples, test_examples, seed, model, threads, history, seconds)
+                                   train_examples, test_examples, seed, model, threads, processes, history, seconds)
 
 }  // namespace attention::app

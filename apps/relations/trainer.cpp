@@ -29,7 +29,8 @@ std::vector<size_t> epoch_order(size_t count, uint64_t seed, int64_t epoch) {
 }
 
 std::optional<TrainedRun> train_in(RelationModel model, const Split& split, const std::string& out_dir, bool resume,
-                                   const std::atomic<bool>& stop, const TrainCallbacks& callbacks) {
+                                   const std::atomic<bool>& stop, const TrainCallbacks& callbacks,
+                                   DataParallel& ranks) {
   const auto started = std::chrono::steady_clock::now();
   const auto& config = model->config;
   const auto& vocabulary = model->vocabulary;
@@ -55,7 +56,9 @@ std::optional<TrainedRun> train_in(RelationModel model, const Split& split, cons
   }
   auto& history = at.history;
   if (!optimizer) {
-    save_relation_checkpoint(out_dir, model, nullptr, at.progress, history);
+    if (ranks.is_first()) {
+      save_relation_checkpoint(out_dir, model, nullptr, at.progress, history);
+    }
   } else {
     if (at.progress.step == 0 && callbacks.on_start) {
       model->eval();
@@ -72,13 +75,21 @@ std::optional<TrainedRun> train_in(RelationModel model, const Split& split, cons
         order = epoch_order(split.train.size(), config.seed, epoch);
         order_epoch = epoch;
       }
-      const auto first = static_cast<size_t>(step * config.batch_size);
-      const std::vector<size_t> indices(order.begin() + first,
-                                        order.begin() + std::min(order.size(), first + config.batch_size));
+      const auto first = step * config.batch_size;
+      const auto rows = std::min(static_cast<int64_t>(order.size()) - first, config.batch_size);
+      const auto share = ranks.share_of(rows);
+      if (share.count() == 0) {
+        // A last batch of fewer examples than ranks left this one none: its gradients count as zeros.
+        return torch::zeros({}, torch::requires_grad());
+      }
+      const std::vector<size_t> indices(order.begin() + first + share.begin, order.begin() + first + share.end);
       const auto batch = make_batch(split.train, indices, vocabulary);
       const auto attention = model(batch.ids, batch.lengths, batch.queries);
-      // Cross-entropy of the query's attention against the target position.
-      return torch::nll_loss(attention.clamp_min(1e-12).log(), batch.targets);
+      // Cross-entropy of the query's attention against the target position; weighted when the ranks' shares of a
+      // last, smaller batch differ in size.
+      const auto loss = torch::nll_loss(attention.clamp_min(1e-12).log(), batch.targets);
+      const auto weight = ranks.loss_weight(rows);
+      return weight == 1 ? loss : loss * weight;
     };
     steps.end_epoch = [&](int64_t epochs_done, double mean_loss, double seconds) {
       report = EpochReport{epochs_done,
@@ -90,14 +101,16 @@ std::optional<TrainedRun> train_in(RelationModel model, const Split& split, cons
       history.push_back({report.epoch, report.loss, report.train_accuracy, report.test_accuracy});
     };
     steps.save = [&](const Progress& progress) {
-      save_relation_checkpoint(out_dir, model, optimizer.get(), progress, history);
+      if (ranks.is_first()) {
+        save_relation_checkpoint(out_dir, model, optimizer.get(), progress, history);
+      }
     };
     steps.on_epoch = [&](int64_t) {
       if (callbacks.on_epoch) {
         callbacks.on_epoch(report, model);
       }
     };
-    if (!run_training_loop(*model, *optimizer, at.progress, steps, stop)) {
+    if (!run_training_loop(*model, *optimizer, at.progress, steps, stop, ranks)) {
       return std::nullopt;
     }
   }
@@ -113,9 +126,12 @@ std::optional<TrainedRun> train_in(RelationModel model, const Split& split, cons
   metrics.seed = config.seed;
   metrics.model = config;
   metrics.threads = torch::get_num_threads();
+  metrics.processes = ranks.size();
   metrics.history = history;
   metrics.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_metrics_file(out_dir, metrics);
+  if (ranks.is_first()) {
+    write_metrics_file(out_dir, metrics);
+  }
   return run;
 }
 
@@ -128,10 +144,11 @@ RelationModel model_for(const TrainConfig& config, const Split& split) {
 }
 
 std::optional<TrainedRun> train(RelationModel model, const Split& split, const std::string& out_dir, bool resume,
-                                const std::atomic<bool>& stop, const TrainCallbacks& callbacks) {
+                                const std::atomic<bool>& stop, const TrainCallbacks& callbacks, DataParallel& ranks) {
   std::optional<TrainedRun> run;
-  in_run_folder(out_dir, {kCheckpointFile, kMetricsFile},
-                [&] { run = train_in(model, split, out_dir, resume, stop, callbacks); });
+  in_run_folder(
+      out_dir, {kCheckpointFile, kMetricsFile},
+      [&] { run = train_in(model, split, out_dir, resume, stop, callbacks, ranks); }, ranks);
   return run;
 }
 

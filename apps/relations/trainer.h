@@ -5,6 +5,7 @@
 #include "relations/data.h"
 #include "relations/metrics.h"
 #include "relations/model.h"
+#include "training/data_parallel.h"
 
 #include <atomic>
 #include <cstdint>
@@ -49,7 +50,11 @@ RelationModel model_for(const TrainConfig& config, const Split& split);
 /// `resume`, continues from that checkpoint, to the same final weights and metrics as an uninterrupted run.
 /// When `stop` becomes true, saves the checkpoint of the current step and returns nothing. Throws
 /// std::runtime_error when training diverges or a file cannot be read or written.
+/// With several `ranks`, each trains on its share of every batch (see run_training_loop), to the metrics of one
+/// process within rounding; every rank evaluates and returns the run, rank 0 alone writes its files. With `resume`,
+/// every rank reads the checkpoint.
 std::optional<TrainedRun> train(RelationModel model, const Split& split, const std::string& out_dir, bool resume,
-                                const std::atomic<bool>& stop, const TrainCallbacks& callbacks = {});
+                                const std::atomic<bool>& stop, const TrainCallbacks& callbacks = {},
+                                DataParallel& ranks = single_process());
 
 }  // namespace attention::app

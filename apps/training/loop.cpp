@@ -39,22 +39,28 @@ std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parame
 }  // namespace
 
 bool run_training_loop(torch::nn::Module& model, torch::optim::Optimizer& optimizer, Progress& progress,
-                       const TrainingSteps& steps, const std::atomic<bool>& stop) {
+                       const TrainingSteps& steps, const std::atomic<bool>& stop, DataParallel& ranks) {
   const auto parameters = parameters_of(optimizer);
+  auto state = model.parameters();
+  const auto buffers = model.buffers();
+  state.insert(state.end(), buffers.begin(), buffers.end());
+  ranks.broadcast(state);
+  const auto gradients = ranks.average_gradients(parameters);
   for (; progress.epoch < steps.epochs; ++progress.epoch) {
     const auto started = std::chrono::steady_clock::now();
     model.train();
     for (; progress.step < steps.steps_per_epoch; ++progress.step) {
-      if (stop.load()) {
+      if (ranks.any(stop.load())) {
         steps.save(progress);
         return false;
       }
       const auto loss = steps.loss(progress.epoch, progress.step);
       optimizer.zero_grad();
       loss.backward();
+      gradients->synchronize();
       // A diverging run (a learning rate far too large) stops here, before its weights are stepped or saved:
       // the checkpoint of the last finished epoch stays as it was.
-      const auto loss_value = loss.item<double>();
+      const auto loss_value = ranks.mean(loss.item<double>());
       if (!std::isfinite(loss_value) || !all_finite(gradients_of(parameters))) {
         throw std::runtime_error("training diverged at epoch " + std::to_string(progress.epoch + 1) + ", step " +
                                  std::to_string(progress.step + 1) + " of " + std::to_string(steps.steps_per_epoch) +

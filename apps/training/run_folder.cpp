@@ -20,7 +20,12 @@ void write_metrics_file(const std::string& dir, const nlohmann::json& metrics) {
                           [&](const std::string& temporary) { files::write_bytes(temporary, metrics.dump(2) + "\n"); });
 }
 
-void in_run_folder(const std::string& dir, const std::vector<std::string>& files, const std::function<void()>& run) {
+void in_run_folder(const std::string& dir, const std::vector<std::string>& files, const std::function<void()>& run,
+                   const DataParallel& ranks) {
+  if (!ranks.is_first()) {
+    run();
+    return;
+  }
   const fs::path folder(dir);
   std::error_code error;
   if (fs::exists(folder, error) && !fs::is_directory(folder, error)) {

@@ -1,6 +1,8 @@
 #pragma once
 // The output folder of a training run: where its checkpoint, metrics and pictures go.
 
+#include "training/data_parallel.h"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -17,8 +19,10 @@ inline constexpr const char* kMetricsFile = "metrics.json";
 /// removing the temporary files of `files` ("checkpoint.pt" → "checkpoint.pt" + files::kTemporarySuffix) that a run
 /// killed while saving (SIGKILL, a power cut) left behind: they are never read. When `run` throws and the folder was
 /// created here and is still empty, removes it again, so a run that fails before writing anything leaves nothing.
-/// Throws std::runtime_error naming `dir` when it is a file or cannot be created.
-void in_run_folder(const std::string& dir, const std::vector<std::string>& files, const std::function<void()>& run);
+/// Throws std::runtime_error naming `dir` when it is a file or cannot be created. On ranks other than 0 of
+/// `ranks`, only runs `run`: rank 0 alone touches the folder.
+void in_run_folder(const std::string& dir, const std::vector<std::string>& files, const std::function<void()>& run,
+                   const DataParallel& ranks);
 
 /// The files a run writes into its folder, listed by name in the order they are written (the pictures that
 /// `attention train` prints).
