@@ -12,6 +12,8 @@
 #   batch_not_divisible     --batch-size 5 over 2 ranks: exit 2 naming both
 # Usage: cli_distributed.sh ATTENTION_BINARY LAUNCHER COMPARE_METRICS SCRATCH_DIR CASE
 set -uo pipefail
+# shellcheck source=cli_support.sh
+source "$(dirname "$0")/cli_support.sh"
 bin=$(realpath "$1")
 launcher=$(realpath "$2")
 compare=$(realpath "$3")
@@ -40,13 +42,6 @@ same_metrics() {  # same_metrics A B NAME: the metrics.json of runs A and B agre
 }
 processes_of() {  # "processes" in the metrics.json of folder $1
   sed -n 's/^  "processes": \([0-9]*\),*$/\1/p' "$1/metrics.json"
-}
-wait_for() {  # waits up to 120 s for the file $1
-  for _ in $(seq 1 1200); do
-    [ -e "$1" ] && return 0
-    sleep 0.1
-  done
-  return 1
 }
 rank_pid() {  # rank_pid LAUNCHER RANK: the process of rank RANK started by the launcher LAUNCHER
   local pid

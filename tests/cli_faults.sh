@@ -4,6 +4,8 @@
 # checkpoint is whole (it loads and predicts, or draws) and `--resume` finishes the run.
 # Usage: cli_faults.sh ATTENTION_BINARY SCRATCH_DIR       (ctest runs it as app.faults)
 set -uo pipefail
+# shellcheck source=cli_support.sh
+source "$(dirname "$0")/cli_support.sh"
 bin=$(realpath "$1")
 work=$2
 rm -rf "$work"
@@ -29,13 +31,6 @@ loads() {  # the checkpoint in folder $1 loads and predicts
   elif grep -qi nan predict.out; then
     fail "$2: the checkpoint in $1 predicts NaN"
   fi
-}
-wait_for() {  # waits up to 120 s for the file $1
-  for _ in $(seq 1 1200); do
-    [ -e "$1" ] && return 0
-    sleep 0.1
-  done
-  return 1
 }
 interrupt() {  # Ctrl-C to the run $pid writing folder $1 (stderr in $1.err) once it has a checkpoint; $2 names it
   wait_for "$1/checkpoint.pt" || fail "$2: no checkpoint after 120 s"
