@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `attention train` as data-parallel ranks, end to end, started by the tests' torchrun (distributed/launch.cpp: every
 # rank on 127.0.0.1, bounded in time). Each case is a ctest entry (app.distributed.CASE):
-#   same_metrics_induction  --task induction as 2 ranks gives the metrics.json of one process (within TOLERANCE);
-#                           rank 0 alone prints the summary and writes the files
+#   same_metrics_induction  --task induction as 2 ranks, and as 3 (an odd ring, batches of 30), gives the metrics.json
+#                           of one process (within TOLERANCE); rank 0 alone prints the summary and writes the files
 #   same_metrics_relations  the same for the relations task, and for a --data file whose last batch (1 example) leaves
 #                           one of the 2 ranks nothing
 #   resume_other_world_size a run of 1 process stopped by Ctrl-C and resumed as 2 ranks, and one of 2 ranks resumed
@@ -67,6 +67,11 @@ case $case in
     [ "$(grep -c 'Written to' two.out)" = 1 ] || fail "2 ranks: the summary is not printed once: $(cat two.out)"
     # Rank 0 alone wrote the files: the same ones as the process alone.
     [ "$(ls alone)" = "$(ls two)" ] || fail "2 ranks wrote $(ls two), alone $(ls alone)"
+    "$bin" "${induction[@]}" --batch-size 30 --out alone_30 > /dev/null 2> alone_30.err ||
+      fail "alone, batches of 30: $(cat alone_30.err)"
+    ranks 3 "${induction[@]}" --batch-size 30 --out three > /dev/null 2> three.err || fail "3 ranks: $(cat three.err)"
+    same_metrics alone_30 three "induction, 3 ranks"
+    [ "$(processes_of three)" = 3 ] || fail "metrics.json of 3 ranks: processes is not 3"
     ;;
   same_metrics_relations)
     "$bin" train --dim 32 --epochs 3 --quiet --out alone 2> alone.err || fail "alone: $(cat alone.err)"

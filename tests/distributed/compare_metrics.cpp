@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
@@ -66,7 +67,11 @@ struct Comparison {
 };
 
 bool read(const char* path, nlohmann::json& json) {
-  std::ifstream stream(path);
+  std::error_code error;
+  std::ifstream stream;
+  if (std::filesystem::is_regular_file(path, error)) {
+    stream.open(path);
+  }
   if (stream.is_open()) {
     json = nlohmann::json::parse(stream, nullptr, false);
   }
