@@ -732,7 +732,7 @@ def check_features_matter(refs):
 
 
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else "tests/data/models"
+    out_dir = make_state_dicts.output_folder("tests/data/models", COMMAND)
     torch.set_default_dtype(torch.float32)
     torch.set_num_threads(1)
     self_checks()
