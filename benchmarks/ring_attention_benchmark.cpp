@@ -9,13 +9,13 @@
 // Started by a launcher it joins the process group and runs the Ring benchmarks (rank 0 reports, peak_rss_MiB is
 // rank 0's); alone it runs the Whole ones. One head (B = 1, H = 1), d = 64, float32.
 
+#include "benchmark_support.h"
+
 #include <attention/distributed.h>
 #include <attention/functional.h>
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
-
-#include <sys/resource.h>
 
 #include <optional>
 #include <string>
@@ -27,12 +27,6 @@ constexpr int64_t kHeads = 1;
 constexpr int64_t kWidth = 64;
 
 std::optional<attention::DistributedProcess> process;
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
-}
 
 torch::Tensor leaf(int64_t length) { return torch::randn({1, kHeads, length, kWidth}).requires_grad_(true); }
 
@@ -49,7 +43,7 @@ void BM_WholeCausal(benchmark::State& state) {
         .context.sum()
         .backward();
   }
-  state.counters["peak_rss_MiB"] = peak_rss_mib();
+  state.counters["peak_rss_MiB"] = attention_benchmarks::peak_rss_mib();
 }
 
 void BM_RingCausal(benchmark::State& state, attention::SequenceLayout layout) {
@@ -63,7 +57,7 @@ void BM_RingCausal(benchmark::State& state, attention::SequenceLayout layout) {
   for (auto _ : state) {
     attention::ring_attention(query, key, value, process->group, options).sum().backward();
   }
-  state.counters["peak_rss_MiB"] = peak_rss_mib();
+  state.counters["peak_rss_MiB"] = attention_benchmarks::peak_rss_mib();
   state.counters["ranks"] = static_cast<double>(process->world_size);
 }
 

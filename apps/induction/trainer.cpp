@@ -8,8 +8,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <stdexcept>
-#include <string>
 
 namespace attention::app {
 namespace {
@@ -95,9 +93,7 @@ class InductionTraining {
     };
     steps.save = [&](const Progress& saved) {
       stage.progress = saved;
-      if (ranks_.is_first()) {
-        save_induction_checkpoint(out_dir_, state_, models_, optimizer);
-      }
+      save_induction_checkpoint(out_dir_, state_, models_, optimizer);
     };
     steps.on_epoch = [&](int64_t) { notify(last, model); };
     if (!run_training_loop(*model, optimizer, progress, steps, stop_, ranks_)) {
@@ -142,10 +138,6 @@ class InductionTraining {
 std::optional<InductionRun> train_induction(InductionModels models, const std::string& out_dir, bool resume,
                                             const std::atomic<bool>& stop, const InductionCallbacks& callbacks,
                                             DataParallel& ranks) {
-  if (models.model->config.batch_size % ranks.size() != 0) {
-    throw std::invalid_argument("a batch of " + std::to_string(models.model->config.batch_size) +
-                                " sequences cannot be shared equally by " + std::to_string(ranks.size()) + " ranks");
-  }
   std::optional<InductionRun> run;
   in_run_folder(
       out_dir, {kCheckpointFile, kMetricsFile},

@@ -101,9 +101,7 @@ std::optional<TrainedRun> train_in(RelationModel model, const Split& split, cons
       history.push_back({report.epoch, report.loss, report.train_accuracy, report.test_accuracy});
     };
     steps.save = [&](const Progress& progress) {
-      if (ranks.is_first()) {
-        save_relation_checkpoint(out_dir, model, optimizer.get(), progress, history);
-      }
+      save_relation_checkpoint(out_dir, model, optimizer.get(), progress, history);
     };
     steps.on_epoch = [&](int64_t) {
       if (callbacks.on_epoch) {

@@ -36,6 +36,13 @@ std::vector<torch::Tensor> gradients_of(const std::vector<torch::Tensor>& parame
   return gradients;
 }
 
+/// Rank 0 alone writes the checkpoint; every rank holds the same weights.
+void save_on_first(const DataParallel& ranks, const TrainingSteps& steps, const Progress& progress) {
+  if (ranks.is_first()) {
+    steps.save(progress);
+  }
+}
+
 }  // namespace
 
 bool run_training_loop(torch::nn::Module& model, torch::optim::Optimizer& optimizer, Progress& progress,
@@ -51,7 +58,7 @@ bool run_training_loop(torch::nn::Module& model, torch::optim::Optimizer& optimi
     model.train();
     for (; progress.step < steps.steps_per_epoch; ++progress.step) {
       if (ranks.any(stop.load())) {
-        steps.save(progress);
+        save_on_first(ranks, steps, progress);
         return false;
       }
       const auto loss = steps.loss(progress.epoch, progress.step);
@@ -82,7 +89,7 @@ bool run_training_loop(torch::nn::Module& model, torch::optim::Optimizer& optimi
     progress.step = 0;
     progress.loss_sum = 0;
     const Progress completed{progress.epoch + 1, 0, 0};
-    steps.save(completed);
+    save_on_first(ranks, steps, completed);
     if (steps.on_epoch) {
       steps.on_epoch(completed.epoch);
     }
