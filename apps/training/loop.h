@@ -36,7 +36,8 @@ struct TrainingSteps {
   /// a mean step loss `mean_loss` and took `seconds`. The model is in eval() mode. For the task to evaluate and
   /// record what its checkpoint keeps.
   std::function<void(int64_t epochs_done, double mean_loss, double seconds)> end_epoch;
-  /// Saves the checkpoint of `progress`, with the task's state (called on rank 0 only: every rank holds the same state).
+  /// Saves the checkpoint of `progress`, with the task's state (called on rank 0 only: every rank holds the same
+  /// state).
   std::function<void(const Progress& progress)> save;
   /// After an epoch's checkpoint is saved (optional): reports, pictures.
   std::function<void(int64_t epochs_done)> on_epoch;
