@@ -9,12 +9,30 @@ function(attention_enable_warnings target)
 endfunction()
 
 # Reuses the core library's precompiled <torch/torch.h> in another target. A precompiled header is only
-# valid for the same code-generation flags, so the target compiles with -fPIC like the library.
+# valid for the same code-generation flags and language dialect, so the target compiles with -fPIC and without GNU
+# extensions like the library (clang refuses the header otherwise).
 function(attention_reuse_torch_pch target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -fPIC)
   endif()
+  set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   target_precompile_headers(${target} REUSE_FROM attention)
+endfunction()
+
+# Adds one CTest test per GoogleTest suite of executable `target` (not one per test, as gtest_discover_tests does:
+# each process loads LibTorch, about 0.7 s). The suites are listed after each build (DiscoverTestSuites.cmake).
+function(attention_discover_test_suites target)
+  set(suites_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_suites.cmake")
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND "${CMAKE_COMMAND}" -D "EXE=$<TARGET_FILE:${target}>" -D "OUT=${suites_file}"
+            -P "${ATTENTION_SOURCE_DIR}/cmake/DiscoverTestSuites.cmake"
+    BYPRODUCTS "${suites_file}"
+    VERBATIM)
+  set(include_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_include.cmake")
+  file(WRITE "${include_file}"
+       "if(EXISTS \"${suites_file}\")\n  include(\"${suites_file}\")\nelse()\n"
+       "  add_test(${target}_NOT_BUILT ${target}_NOT_BUILT)\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${include_file}")
 endfunction()
 
 include(GenerateExportHeader)
