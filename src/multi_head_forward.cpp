@@ -55,6 +55,10 @@ torch::Tensor stacked_rows(const std::array<torch::Tensor, 3>& parts) {
 std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const MultiHeadAttentionForwardOptions& options) {
   const std::array<torch::Tensor, 3> weights{options.W_q_weight(), options.W_k_weight(), options.W_v_weight()};
   const std::array<torch::Tensor, 3> biases{options.W_q_bias(), options.W_k_bias(), options.W_v_bias()};
+  if (x.size(-1) > 0 && x.numel() / x.size(-1) > kPackedProjectionRows) {
+    return {torch::linear(x, weights[0], biases[0]), torch::linear(x, weights[1], biases[1]),
+            torch::linear(x, weights[2], biases[2])};
+  }
   torch::Tensor packed_bias;  // [(H + 2·Hkv)·d] or undefined
   if (biases[0].defined() || biases[1].defined() || biases[2].defined()) {
     std::array<torch::Tensor, 3> parts;

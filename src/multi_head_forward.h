@@ -5,6 +5,7 @@
 #include <attention/paged_kv_cache.h>
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 namespace attention::detail {
@@ -13,8 +14,14 @@ namespace attention::detail {
 AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value,
                                    const MultiHeadAttentionForwardOptions& options, const char* where);
 
+/// Rows (B·T) above which project_together() makes three products instead of one: a long prefill's packed
+/// `[rows, (H + 2·Hkv)·d]` result is one allocation several times the size of each part, which malloc maps afresh
+/// on every layer (a page fault per 4 KiB, measured 15 µs each on this project's virtual machines).
+constexpr int64_t kPackedProjectionRows = 512;
+
 /// The three input projections of x `[B, T, E]` as one matrix product (self-attention): q `[B, T, H·d]`, k
-/// `[B, T, Hkv·d]`, v `[B, T, Hkv·dv]`. A missing bias among several counts as zeros.
+/// `[B, T, Hkv·d]`, v `[B, T, Hkv·dv]`; three products above kPackedProjectionRows rows. A missing bias among
+/// several counts as zeros.
 std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const MultiHeadAttentionForwardOptions& options);
 
 /// `x` [..., T, d] rotated to `positions` [T] by the options' rope_frequencies, or those of its rope_base.

@@ -99,6 +99,34 @@ TEST_F(ModelsTest, GreedyContinuationsAreTheSameAloneOrInABatch) {
   }
 }
 
+// More than 512 rows in one call (a long prefill) take three projections instead of one packed product and the MLP
+// in chunks of rows: the same logits as prompts short enough for neither.
+TEST_F(ModelsTest, ALongPrefillEqualsItsPromptsAlone) {
+  const auto model = load_causal_lm(folder("llama"), CausalLMOptions().dtype(torch::kFloat));
+  const auto first = torch::randint(model.config().vocab_size, {300}, torch::kLong),
+             second = torch::randint(model.config().vocab_size, {420}, torch::kLong);
+  auto caches = model.make_paged_caches();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 2; ++i) {
+    for (auto& cache : caches) {
+      cache.add_sequence();
+    }
+    ids.push_back(i);
+  }
+  const auto packed = model.forward_paged(torch::cat({first, second}), caches, ids, {300, 420}).logits;  // 720 rows
+  const auto alone_first = model.forward(first.unsqueeze(0)).logits.squeeze(0),
+             alone_second = model.forward(second.unsqueeze(0)).logits.squeeze(0);
+  testing::expect_close(packed.slice(0, 0, 300), alone_first, 1e-4);
+  testing::expect_close(packed.slice(0, 300), alone_second, 1e-4);
+  // The dense forward of 720 rows against the same prompt cached in two calls of 360.
+  const auto whole = torch::cat({first, second}).unsqueeze(0);
+  std::vector<KVCache> cached(static_cast<size_t>(model.config().num_layers));
+  const auto halves = torch::cat({model.forward_cached(whole.slice(1, 0, 360), cached).logits,
+                                  model.forward_cached(whole.slice(1, 360), cached).logits},
+                                 1);
+  testing::expect_close(model.forward(whole).logits, halves, 1e-4);
+}
+
 TEST_F(ModelsTest, SamplingWithASeedIsRepeatableAndIndependentOfTheBatch) {
   const auto model = load_causal_lm(folder("llama"));
   const std::vector<int64_t> prompt = tokens(expected("llama", "prompt_1"));

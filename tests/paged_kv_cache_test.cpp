@@ -5,6 +5,9 @@
 #include "test_support.h"
 
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace attention {
 namespace {
@@ -101,6 +104,80 @@ TEST_F(PagedKVCacheTest, AWindowedLayerKeepsOnlyTheBlocksOfItsWindow) {
   torch::NoGradGuard no_grad;
   const auto q = torch::randn({1, kHeads, kWidth}, torch::kDouble);
   EXPECT_THROW_WITH(cache.attend(q, {id}, {1}, AttentionOptions().causal(true)), "attend with a window of at most 5");
+}
+
+// Decoding: a sequence's newest query row or few rows against all its keys take one tile with an ordinary softmax
+// instead of tiles of keys with an online one. Float32, as models decode: each result against the plain formula in
+// float64, against the tiles (the same row as the last of a query of many rows, which the tiles compute), and
+// bitwise the same alone, in any batch and at any thread count.
+TEST_F(PagedKVCacheTest, DecodingStepsInOneTileMatchTheTilesAndAreTheSameInAnyBatch) {
+  torch::NoGradGuard no_grad;
+  constexpr int64_t kRows = 20;  // a query of 20 rows per sequence takes the tiles
+  struct Case {
+    int64_t heads, kv_heads;
+    std::optional<int64_t> window;
+  };
+  for (const auto& [heads, kv_heads, window] :
+       {Case{4, 4, std::nullopt}, Case{8, 2, std::nullopt}, Case{4, 4, int64_t{700}}}) {
+    SCOPED_TRACE("heads " + std::to_string(heads) + ", key/value heads " + std::to_string(kv_heads) +
+                 (window ? ", window " + std::to_string(*window) : ""));
+    auto options = AttentionOptions().causal(true);
+    if (window) {
+      options.window(*window);
+    }
+    // Prompts over several blocks of 256 and past one tile of the tiles (2048 keys), prefilled together; then a
+    // step, which crosses into a new block for the second.
+    const std::vector<int64_t> lengths{30, 512, 2500, 300};
+    PagedKVCache cache;
+    std::vector<int64_t> ids;
+    std::vector<torch::Tensor> keys, values;
+    for (const auto length : lengths) {
+      ids.push_back(cache.add_sequence());
+      keys.push_back(torch::randn({length + 1, kv_heads, 16}));
+      values.push_back(torch::randn({length + 1, kv_heads, 8}));
+    }
+    const auto prefix = [&](const std::vector<torch::Tensor>& xs, int64_t extra) {
+      std::vector<torch::Tensor> parts;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        parts.push_back(xs[i].narrow(0, 0, lengths[i] + extra));
+      }
+      return torch::cat(parts);
+    };
+    cache.append(ids, lengths, prefix(keys, 0), prefix(values, 0));
+    std::vector<torch::Tensor> last_keys, last_values;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      last_keys.push_back(keys[i].narrow(0, lengths[i], 1));
+      last_values.push_back(values[i].narrow(0, lengths[i], 1));
+    }
+    const std::vector<int64_t> ones(ids.size(), 1);
+    cache.append(ids, ones, torch::cat(last_keys), torch::cat(last_values));
+
+    const auto queries = torch::randn({static_cast<int64_t>(ids.size()), kRows, heads, 16});
+    const auto together = cache.attend(queries.select(1, kRows - 1), ids, ones, options).context;  // [N, H, 8]
+    for (size_t i = 0; i < ids.size(); ++i) {
+      SCOPED_TRACE("sequence of " + std::to_string(lengths[i] + 1));
+      const auto row = together.narrow(0, static_cast<int64_t>(i), 1);
+      const auto query = queries.select(0, static_cast<int64_t>(i));  // [kRows, H, 16]
+      expect_close(row,
+                   plain_attention(query.narrow(0, kRows - 1, 1).to(torch::kDouble), keys[i].to(torch::kDouble),
+                                   values[i].to(torch::kDouble), window),
+                   1e-5);
+      const auto tiles = cache.attend(query, {ids[i]}, {kRows}, options).context;
+      expect_close(row, tiles.narrow(0, kRows - 1, 1), 1e-6);
+      const auto alone = cache.attend(query.narrow(0, kRows - 1, 1), {ids[i]}, {1}, options).context;
+      EXPECT_TRUE(torch::equal(row, alone));
+    }
+    const std::vector<int64_t> reversed(ids.rbegin(), ids.rend());
+    const auto backwards = cache.attend(queries.select(1, kRows - 1).flip(0), reversed, ones, options).context;
+    EXPECT_TRUE(torch::equal(backwards.flip(0), together));
+    const int threads = torch::get_num_threads();
+    for (const int count : {1, 2}) {
+      attention::set_num_threads(count);
+      EXPECT_TRUE(torch::equal(cache.attend(queries.select(1, kRows - 1), ids, ones, options).context, together))
+          << count << " threads";
+    }
+    attention::set_num_threads(threads);
+  }
 }
 
 TEST_F(PagedKVCacheTest, BadCallsNameTheProblem) {

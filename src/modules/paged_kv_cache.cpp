@@ -153,6 +153,29 @@ void PagedKVCache::append(const std::vector<int64_t>& ids, const std::vector<int
     values_ = values.new_empty({1, values.size(1), 0, values.size(2)});
   }
   torch::NoGradGuard no_grad;  // the pool is storage, not a step of a graph
+  // A prefill of many blocks grows the pool once, to the power of two that fits them, instead of doubling it block
+  // after block: each doubling copies the pool into fresh memory. Fewer than one doubling's worth are left to
+  // allocate_block().
+  const auto block_size = options_.block_size();
+  int64_t wanted = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& writer = sequences_.at(ids[i]);
+    if (new_tokens[i] > 0) {
+      const auto first = writer.length / block_size, last = (writer.length + new_tokens[i] - 1) / block_size;
+      const bool own = first < static_cast<int64_t>(writer.blocks.size()) &&
+                       references_[static_cast<size_t>(writer.blocks[static_cast<size_t>(first)])] == 1;
+      wanted += last - first + (own ? 0 : 1);
+    }
+  }
+  const auto missing = wanted - static_cast<int64_t>(free_blocks_.size()),
+             pool = static_cast<int64_t>(references_.size());
+  if (missing > pool) {
+    int64_t size = 1;
+    while (size < pool + missing) {
+      size *= 2;
+    }
+    grow_pool(size - pool);
+  }
   std::vector<int64_t> rows;
   rows.reserve(static_cast<size_t>(total));
   for (size_t i = 0; i < ids.size(); ++i) {
