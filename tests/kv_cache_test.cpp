@@ -73,6 +73,30 @@ TEST_F(KVCacheTest, GradientsFlowThroughTheCache) {
   expect_close(layer->W_k->weight.grad(), expected, 1e-10);
 }
 
+// One query head per key/value head (GPT-2): a decoding step's single query row takes the CPU's elementwise products
+// instead of matmul, forward and backward.
+TEST_F(KVCacheTest, DecodingWithoutGroupedHeadsEqualsTheFullForwardWithGradients) {
+  SelfAttention layer(SelfAttentionOptions(16, 4).causal(true));
+  layer->to(torch::kDouble);
+  const auto x = torch::randn({2, 7, 16}, torch::kDouble);
+  const auto full = layer(x);
+  const auto weighting = testing::weighting_like(full.context);
+  (full.context * weighting).sum().backward();
+  const auto expected_grad = layer->W_q->weight.grad().clone();
+  layer->zero_grad();
+  KVCache cache;
+  std::vector<torch::Tensor> steps{layer->forward_cached(x.slice(1, 0, 3), cache).context};
+  for (int64_t t = 3; t < 7; ++t) {
+    const auto step = layer->forward_cached(x.slice(1, t, t + 1), cache);
+    expect_close(step.weights, full.weights.slice(2, t, t + 1).slice(3, 0, t + 1), 1e-12);
+    steps.push_back(step.context);
+  }
+  const auto decoded = torch::cat(steps, 1);
+  expect_close(decoded, full.context, 1e-12);
+  (decoded * weighting).sum().backward();
+  expect_close(layer->W_q->weight.grad(), expected_grad, 1e-10);
+}
+
 TEST_F(KVCacheTest, UnbatchedCachedDecodingAndAMaskOverTheCache) {
   auto layer = decoder_layer();
   const auto x = torch::randn({4, 16}, torch::kDouble);

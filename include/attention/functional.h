@@ -87,9 +87,10 @@ enum class AttentionPath {
   Materialized,
   /// Memory-efficient: tiles of queries and keys with an online softmax (running max and sum), never holding the
   /// score matrix; O(Tq + Tk) memory per head, forward and backward (recomputed per tile). Tiles that a causal
-  /// mask or a sliding window hides entirely are skipped. On the CPU, tasks of (batch, key/value head, query
-  /// block) run in parallel on LibTorch's threads; float32 accumulators for float16/bfloat16 inputs. Requires
-  /// need_weights(false) and no active dropout. Gradients do not flow into a floating mask.
+  /// mask or a sliding window hides entirely are skipped; a few query rows (decoding: at most 16 per key/value head)
+  /// take their keys (at most 4096) in one tile with an ordinary softmax. On the CPU, tasks of (batch, key/value
+  /// head, query block) run in parallel on LibTorch's threads; float32 accumulators for float16/bfloat16 inputs.
+  /// Requires need_weights(false) and no active dropout. Gradients do not flow into a floating mask.
   Tiled,
   /// LibTorch's fused `at::scaled_dot_product_attention` (flash / memory-efficient / cuDNN kernels on CUDA, the
   /// flash kernel on the CPU), with this library's semantics (mask convention, zero rows, both causal

@@ -26,7 +26,8 @@ struct ATTENTION_API PagedKVCacheOptions {
 
 /// Keys `[Hkv, d]` and values `[Hkv, dv]` of every token of many sequences (one layer), stored in blocks of
 /// block_size tokens; each sequence has a table of its blocks. The heads, widths, dtype and device are those of the
-/// first append(). Blocks come from a pool that grows by doubling; a removed sequence's blocks are reused.
+/// first append(). Blocks come from a pool that grows by doubling (an append of many blocks at once: to the power of
+/// two that fits them, in one step); a removed sequence's blocks are reused.
 /// Not thread-safe. Decoding only: no gradients flow through it.
 ///
 /// Example (one layer; a model keeps one cache per layer and adds, forks and removes in each alike):

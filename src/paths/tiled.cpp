@@ -201,24 +201,6 @@ torch::Tensor finite_or_zero(const torch::Tensor& row_max) { return row_max.mask
 constexpr int64_t kFewQueryRows = 16;
 constexpr int64_t kOneTileKeys = 8 * kDefaultKeyBlock;
 
-/// Scores of a few query rows [b, h, R, d] (scaled) against keys [b, h, n, d]: [b, h, R, n]. One row on the CPU as
-/// a product and a sum: LibTorch's CPU bmm makes one BLAS call per head, and a BLAS product of one row costs several
-/// times the reading of its keys (measured: 130 against 80 µs for 12 heads of 576 keys).
-torch::Tensor few_row_scores(const torch::Tensor& queries, const torch::Tensor& keys) {
-  if (queries.size(2) == 1 && queries.is_cpu()) {
-    return (keys * queries).sum(-1).unsqueeze(2);
-  }
-  return raw_scores(queries, keys);
-}
-
-/// weights [b, h, R, n] · values [b, h, n, dv] → [b, h, R, dv], one row on the CPU as few_row_scores().
-torch::Tensor few_row_context(const torch::Tensor& weights, const torch::Tensor& values) {
-  if (weights.size(2) == 1 && weights.is_cpu()) {
-    return (values * weights.transpose(-2, -1)).sum(-2, /*keepdim=*/true);
-  }
-  return torch::matmul(weights, values);
-}
-
 /// Whether every query row of [q0, q1) has some key to attend (a finite maximum score) whatever the scores: nothing
 /// but causal and a window may hide a key, and those leave each row its own position.
 bool every_row_sees_a_key(const ScoreRule& rule, int64_t q0, int64_t q1) {
@@ -334,7 +316,7 @@ void attend_in_one_tile(const Tiling& tiling, const Segment& segment, const Slab
   const auto [first, last] = rule.key_range(q0, q1);
   const auto keys = segment_key_rows(key, slab, segment, first, last, tiling.key_block, accumulate);
   const auto values = segment_key_rows(value, slab, segment, first, last, tiling.key_block, accumulate);
-  auto scores = merge_heads(rule.apply(split_heads(few_row_scores(queries, keys), rule.group), slab, q0, first,
+  auto scores = merge_heads(rule.apply(split_heads(query_key_products(queries, keys), rule.group), slab, q0, first,
                                        /*in_place=*/true));  // [b, h, G·bq, n]
   auto row_max = scores.amax(-1, /*keepdim=*/true);
   const bool visible = every_row_sees_a_key(rule, q0, q1);
@@ -342,7 +324,7 @@ void attend_in_one_tile(const Tiling& tiling, const Segment& segment, const Slab
   // a score_mod's result may alias a tensor it captured, so it is not overwritten
   const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
   const auto sum = weights.sum(-1, /*keepdim=*/true);
-  const auto rows = few_row_context(weights, values);  // [b, h, G·bq, dv]
+  const auto rows = weighted_values(weights, values);  // [b, h, G·bq, dv]
   const auto row0 = segment.query_start + q0;
   if (visible) {
     store_query_rows(context, slab, row0, rows.div_(sum));
