@@ -10,27 +10,24 @@ namespace attention::detail {
 
 namespace {
 
-/// Whether one row's products take the elementwise path: on the CPU, in float32 or float64 (a product of reduced
-/// floats would round each term before the sum accumulates it).
-bool one_row_on_cpu(const torch::Tensor& rows) {
+/// The largest keys (values), all batches and heads, whose products the materialised path computes elementwise:
+/// their temporary is as large. (So a row's products may differ in rounding alone and in a larger batch here; the
+/// tiled path's never do.)
+constexpr int64_t kElementwiseElements = int64_t{1} << 22;
+
+}  // namespace
+
+bool one_row_elementwise(const torch::Tensor& rows) {
   return rows.size(-2) == 1 && rows.is_cpu() &&
          (rows.scalar_type() == torch::kFloat || rows.scalar_type() == torch::kDouble);
 }
 
-}  // namespace
-
-torch::Tensor query_key_products(const torch::Tensor& queries, const torch::Tensor& keys) {
-  if (one_row_on_cpu(queries)) {
-    return (keys * queries).sum(-1).unsqueeze(-2);
-  }
-  return torch::matmul(queries, keys.transpose(-2, -1));
+torch::Tensor query_key_products(const torch::Tensor& queries, const torch::Tensor& keys, bool elementwise) {
+  return elementwise ? (keys * queries).sum(-1).unsqueeze(-2) : torch::matmul(queries, keys.transpose(-2, -1));
 }
 
-torch::Tensor weighted_values(const torch::Tensor& weights, const torch::Tensor& values) {
-  if (one_row_on_cpu(weights)) {
-    return (values * weights.transpose(-2, -1)).sum(-2, /*keepdim=*/true);
-  }
-  return torch::matmul(weights, values);
+torch::Tensor weighted_values(const torch::Tensor& weights, const torch::Tensor& values, bool elementwise) {
+  return elementwise ? (values * weights.transpose(-2, -1)).sum(-2, /*keepdim=*/true) : torch::matmul(weights, values);
 }
 
 AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions& options, bool with_lse) {
@@ -41,7 +38,9 @@ AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions&
   // head are rows of one product, so K is never repeated.
   const auto scaled =
       (plan.scale == 1.0 ? query : query * plan.scale).reshape({B, kv_heads, group * query_len, query.size(4)});
-  auto scores = query_key_products(scaled, plan.key).view({B, kv_heads, group, query_len, key_len});
+  const bool elementwise = one_row_elementwise(scaled) && plan.key.numel() <= kElementwiseElements &&
+                           plan.value.numel() <= kElementwiseElements;
+  auto scores = query_key_products(scaled, plan.key, elementwise).view({B, kv_heads, group, query_len, key_len});
   scores = plan.rule.apply(scores, plan.whole(), 0, 0, /*in_place=*/true);  // [B, Hkv, G, Tq, Tk]
   torch::Tensor weights;                                                    // [B, Hkv, G, Tq, Tk]
   torch::Tensor lse;                                                        // [B, Hkv, G, Tq, 1]
@@ -70,7 +69,7 @@ AttentionOutput materialized_attention(const Plan& plan, const AttentionOptions&
   }
   const bool dropping = options.training() && options.dropout() > 0;
   const auto kept = dropping ? torch::dropout(weights, options.dropout(), /*train=*/true) : weights;
-  const auto context = weighted_values(kept.view({B, kv_heads, group * query_len, key_len}), plan.value)
+  const auto context = weighted_values(kept.view({B, kv_heads, group * query_len, key_len}), plan.value, elementwise)
                            .view({B, kv_heads, group, query_len, value_width});
   return {plan.to_caller(context), options.need_weights() ? plan.to_caller(weights) : torch::Tensor(),
           with_lse ? plan.to_caller(lse).squeeze(-1) : torch::Tensor()};

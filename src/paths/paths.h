@@ -22,12 +22,17 @@ TiledResult tiled_attention(const torch::Tensor& query, const torch::Tensor& key
                             const BlockMask& block_mask = {});
 
 /// The products of attention for query rows [..., R, d] against keys [..., n, d] (→ scores [..., R, n]) and of
-/// weights [..., R, n] against values [..., n, dv] (→ [..., R, dv]): matmul, except a single row (R = 1, decoding)
-/// of float32 or float64 on the CPU, as an elementwise product and a sum. LibTorch 1.13's CPU bmm makes one BLAS call
-/// per head, and a BLAS product of one row costs several times the reading of its keys (measured: 130 against 80 µs for
-/// 12 heads of 576 keys).
-torch::Tensor query_key_products(const torch::Tensor& queries, const torch::Tensor& keys);
-torch::Tensor weighted_values(const torch::Tensor& weights, const torch::Tensor& values);
+/// weights [..., R, n] against values [..., n, dv] (→ [..., R, dv]): matmul, or with `elementwise` an elementwise
+/// product and a sum, which makes a temporary the size of the keys (values). For a single row of float32 or float64
+/// on the CPU (one_row_elementwise(), decoding): LibTorch 1.13's CPU bmm makes one BLAS call per head, and a BLAS
+/// product of one row costs several times the reading of its keys (measured: 130 against 80 µs for 12 heads of 576
+/// keys).
+torch::Tensor query_key_products(const torch::Tensor& queries, const torch::Tensor& keys, bool elementwise);
+torch::Tensor weighted_values(const torch::Tensor& weights, const torch::Tensor& values, bool elementwise);
+
+/// Whether the products of `rows` [..., R, x] may be elementwise: a single row on the CPU, in float32 or float64 (a
+/// product of reduced floats would round each term before the sum accumulates it).
+bool one_row_elementwise(const torch::Tensor& rows);
 
 /// float32 accumulators for float16/bfloat16 inputs; the input's own dtype otherwise.
 torch::ScalarType accumulator_type(torch::ScalarType dtype);

@@ -316,15 +316,18 @@ void attend_in_one_tile(const Tiling& tiling, const Segment& segment, const Slab
   const auto [first, last] = rule.key_range(q0, q1);
   const auto keys = segment_key_rows(key, slab, segment, first, last, tiling.key_block, accumulate);
   const auto values = segment_key_rows(value, slab, segment, first, last, tiling.key_block, accumulate);
-  auto scores = merge_heads(rule.apply(split_heads(query_key_products(queries, keys), rule.group), slab, q0, first,
-                                       /*in_place=*/true));  // [b, h, G·bq, n]
+  // Elementwise products for one row of a packed or paged sequence: their temporary, the size of its keys, is
+  // bounded by kOneTileKeys; a dense batch's slab may hold every batch, so it keeps matmul.
+  const bool elementwise = one_row_elementwise(queries) && segment.sequence >= 0;
+  auto scores = merge_heads(rule.apply(split_heads(query_key_products(queries, keys, elementwise), rule.group), slab,
+                                       q0, first, /*in_place=*/true));  // [b, h, G·bq, n]
   auto row_max = scores.amax(-1, /*keepdim=*/true);
   const bool visible = every_row_sees_a_key(rule, q0, q1);
   const auto shift = visible ? row_max : finite_or_zero(row_max);
   // a score_mod's result may alias a tensor it captured, so it is not overwritten
   const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
   const auto sum = weights.sum(-1, /*keepdim=*/true);
-  const auto rows = weighted_values(weights, values);  // [b, h, G·bq, dv]
+  const auto rows = weighted_values(weights, values, elementwise);  // [b, h, G·bq, dv]
   const auto row0 = segment.query_start + q0;
   if (visible) {
     store_query_rows(context, slab, row0, rows.div_(sum));
