@@ -7,10 +7,14 @@
 #   - prints a message naming the problem (a fragment of it, grep -E, case-insensitive);
 #   - never shows the user a LibTorch stack trace ("Exception raised from", "frame #") or a sanitizer report;
 #   - leaves nothing behind: no file or folder is created, changed or removed in its working folder.
-# Usage: cli_bad_input.sh ATTENTION_BINARY SCRATCH_DIR       (ctest runs it as app.bad_input)
+# Usage: cli_bad_input.sh ATTENTION_BINARY SCRATCH_DIR [IN_PROCESS_DRIVER]       (ctest runs it as app.bad_input)
+# With IN_PROCESS_DRIVER (tests/cli_in_process.cpp) the cases run one after another in that one process, through
+# the program's own run_command_line, rather than as a process each: the same code, without a start of LibTorch
+# per case. The fixtures are always made by ATTENTION_BINARY.
 set -uo pipefail
 bin=$(realpath "$1")
 work=$2
+driver=${3:+$(realpath "$3")}
 rm -rf "$work"
 mkdir -p "$work/.logs"
 cd "$work" || exit 1
@@ -28,6 +32,32 @@ snapshot() {
   find . -path ./.logs -prune -o -type f -print0 | sort -z | xargs -0 md5sum
 }
 
+# The in-process driver, as a coprocess: started (again) when a case needs it.
+start_driver() {
+  coproc DRIVER { exec "$driver" .logs/out .logs/err; }
+}
+
+# run_case ARGS...: runs `attention ARGS...`, its output in .logs/out and .logs/err; the status is its exit code,
+# or 124 after 60 s, or 125 when the driver stopped (a crash).
+run_case() {
+  if [ -z "$driver" ]; then
+    timeout 60 "$bin" "$@" > .logs/out 2> .logs/err < /dev/null
+    return
+  fi
+  if [ -z "${DRIVER_PID:-}" ]; then start_driver; fi
+  local status
+  { printf '%d\n' $#; if [ $# -gt 0 ]; then printf '%s\0' "$@"; fi; } >&"${DRIVER[1]}"
+  if read -r -t 60 status <&"${DRIVER[0]}"; then
+    return "$status"
+  fi
+  local timed_out=$?  # > 128 when read timed out, 1 at the end of the driver's output
+  kill -9 "$DRIVER_PID" 2> /dev/null
+  wait "$DRIVER_PID" 2> /dev/null
+  unset DRIVER_PID
+  if [ "$timed_out" -gt 128 ]; then return 124; fi
+  return 125
+}
+
 # expect CODE FRAGMENT ARGS...: runs `attention ARGS...`.
 expect() {
   local code=$1 fragment=$2
@@ -35,13 +65,16 @@ expect() {
   tried=$((tried + 1))
   local before after status
   before=$(snapshot)
-  timeout 60 "$bin" "$@" > .logs/out 2> .logs/err < /dev/null
+  run_case "$@"
   status=$?
   after=$(snapshot)
   local shown="attention ${*:1:8}"
   shown=${shown:0:160}
   if [ "$status" -eq 124 ]; then
     fail "$shown: took more than 60 s"
+  elif [ "$status" -eq 125 ] && [ -n "$driver" ]; then
+    fail "$shown: the in-process driver stopped (a crash):"
+    head -c 600 .logs/err 2> /dev/null
   elif [ "$status" -ne "$code" ]; then
     fail "$shown: exit code $status, expected $code"
   fi
