@@ -56,8 +56,8 @@ std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const Mult
   const std::array<torch::Tensor, 3> weights{options.W_q_weight(), options.W_k_weight(), options.W_v_weight()};
   const std::array<torch::Tensor, 3> biases{options.W_q_bias(), options.W_k_bias(), options.W_v_bias()};
   if (x.size(-1) > 0 && x.numel() / x.size(-1) > kPackedProjectionRows) {
-    return {torch::linear(x, weights[0], biases[0]), torch::linear(x, weights[1], biases[1]),
-            torch::linear(x, weights[2], biases[2])};
+    return {attention::linear(x, weights[0], biases[0]), attention::linear(x, weights[1], biases[1]),
+            attention::linear(x, weights[2], biases[2])};
   }
   torch::Tensor packed_bias;  // [(H + 2·Hkv)·d] or undefined
   if (biases[0].defined() || biases[1].defined() || biases[2].defined()) {
@@ -67,7 +67,7 @@ std::array<torch::Tensor, 3> project_together(const torch::Tensor& x, const Mult
     }
     packed_bias = stacked_rows(parts);
   }
-  const auto packed = torch::linear(x, stacked_rows(weights), packed_bias);
+  const auto packed = attention::linear(x, stacked_rows(weights), packed_bias);
   const auto parts = packed.split_with_sizes({weights[0].size(0), weights[1].size(0), weights[2].size(0)}, -1);
   return {parts[0], parts[1], parts[2]};
 }
@@ -88,9 +88,9 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
     const auto qkv = project_together(with_batch(query, unbatched), options);
     q = qkv[0], k = qkv[1], v = qkv[2];
   } else {
-    q = torch::linear(with_batch(query, unbatched), options.W_q_weight(), options.W_q_bias());
-    k = torch::linear(with_batch(key, unbatched), options.W_k_weight(), options.W_k_bias());
-    v = torch::linear(with_batch(value, unbatched), options.W_v_weight(), options.W_v_bias());
+    q = attention::linear(with_batch(query, unbatched), options.W_q_weight(), options.W_q_bias());
+    k = attention::linear(with_batch(key, unbatched), options.W_k_weight(), options.W_k_bias());
+    v = attention::linear(with_batch(value, unbatched), options.W_v_weight(), options.W_v_bias());
   }
   q = split_into_heads(q, H);    // [B, H, Tq, d]
   k = split_into_heads(k, Hkv);  // [B, Hkv, Tk, d]
@@ -118,7 +118,7 @@ AttentionOutput multi_head_forward(const torch::Tensor& query, const torch::Tens
   const auto heads = attend(q, k, v, attention_options, where);  // context [B, H, Tq, dv]
   const auto B = q.size(0), Tq = q.size(2);
   const auto merged = heads.context.transpose(1, 2).reshape({B, Tq, -1});  // [B, Tq, H·dv]
-  return without_batch({torch::linear(merged, options.W_o_weight(), options.W_o_bias()), heads.weights, heads.lse},
+  return without_batch({attention::linear(merged, options.W_o_weight(), options.W_o_bias()), heads.weights, heads.lse},
                        unbatched);
 }
 

@@ -47,7 +47,7 @@ AttentionOutput paged_self_attention(const torch::Tensor& x, PagedKVCache& cache
   }
   cache.append(ids, new_tokens, k, v);
   const auto heads = cache.attend(q, ids, new_tokens, options.attention_options());  // [T, H, dv]
-  return {torch::linear(heads.context.reshape({T, -1}), options.W_o_weight(), options.W_o_bias()), torch::Tensor(),
+  return {attention::linear(heads.context.reshape({T, -1}), options.W_o_weight(), options.W_o_bias()), torch::Tensor(),
           heads.lse};
 }
 

@@ -5,7 +5,8 @@
 // Usage: attention_test_cli_in_process OUT_FILE ERR_FILE
 // Reads requests on stdin: the argument count on a line, then each argument ending in a NUL byte. For each, runs
 // `attention ARGS...` with its standard output and error written to OUT_FILE and ERR_FILE (truncated first) and
-// its standard input at /dev/null, then answers its exit code on a line of stdout. Ends at the end of stdin; exit 1 on a malformed request.
+// its standard input at /dev/null, then answers its exit code on a line of stdout. Ends at the end of stdin; exit 1 on
+// a malformed request.
 #include "cli/run.h"
 
 #include <fcntl.h>

@@ -282,5 +282,37 @@ TEST_F(FunctionalTest, BadInputNamesTheProblem) {
       "multiplicative mask");
 }
 
+
+// ---------------------------------------------------------------------------------------------------- linear
+
+TEST_F(FunctionalTest, LinearOfOneRowIsHandComputedAndOfSeveralIsTorchLinear) {
+  // [[1, 2], [3, 4], [5, 6]] · (1, -1) + (0.5, 0, -0.5) = (-0.5, -1, -1.5)
+  const auto weight = torch::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}).view({3, 2});
+  const auto bias = torch::tensor({0.5, 0.0, -0.5});
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    const auto w = weight.to(dtype), b = bias.to(dtype);
+    const auto row = torch::tensor({1.0, -1.0}, dtype);
+    for (const auto& shape : std::vector<std::vector<int64_t>>{{2}, {1, 2}, {1, 1, 2}}) {
+      const auto y = attention::linear(row.view(shape), w, b);
+      auto expected_shape = shape;
+      expected_shape.back() = 3;
+      EXPECT_EQ(y.sizes().vec(), expected_shape);
+      EXPECT_EQ(y.scalar_type(), dtype);
+      expect_close(y.reshape({-1}), torch::tensor({-0.5, -1.0, -1.5}, dtype), 0);
+      expect_close(attention::linear(row.view(shape), w).reshape({-1}), torch::tensor({-1.0, -1.0, -1.0}, dtype), 0);
+    }
+  }
+  // One row of GPT-2's widths against LibTorch's linear, and several rows, which are LibTorch's linear.
+  const auto w = torch::randn({2304, 768}), b = torch::randn({2304});
+  const auto x = torch::randn({1, 1, 768});
+  expect_close(attention::linear(x, w, b), torch::linear(x, w, b), 1e-4);
+  const auto rows = torch::randn({3, 768});
+  EXPECT_TRUE(torch::equal(attention::linear(rows, w, b), torch::linear(rows, w, b)));
+  // The gradient of one row: d(sum of y)/dx = the sum of the weight's rows.
+  const auto leaf = x.clone().requires_grad_(true);
+  attention::linear(leaf, w, b).sum().backward();
+  expect_close(leaf.grad().reshape({-1}), w.sum(0), 1e-4);
+}
+
 }  // namespace
 }  // namespace attention

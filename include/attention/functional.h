@@ -325,6 +325,13 @@ ATTENTION_API AttentionOutput simple_attention(const torch::Tensor& inputs);
 /// scores = query · inputsᵀ, weights = softmax(scores), context = weights · inputs.
 ATTENTION_API AttentionOutput simple_attention(const torch::Tensor& query, const torch::Tensor& inputs);
 
+/// torch::linear(input, weight, bias): input `[..., in]`, weight `[out, in]`, bias `[out]` or undefined →
+/// `[..., out]`. A single row of float32 or float64 on the CPU (decoding one token) is one matrix-vector product
+/// (BLAS gemv), where LibTorch 1.13's linear runs a gemm that first copies the whole weight matrix: twice as fast
+/// for GPT-2 small's weights. The same values up to rounding.
+ATTENTION_API torch::Tensor linear(const torch::Tensor& input, const torch::Tensor& weight,
+                                   const torch::Tensor& bias = {});
+
 /// Mean of per-head weights over the heads (dimension -3): `[B, H, Tq, Tk]` → `[B, Tq, Tk]`, `[H, Tq, Tk]` →
 /// `[Tq, Tk]`.
 ATTENTION_API torch::Tensor mean_over_heads(const torch::Tensor& per_head_weights);

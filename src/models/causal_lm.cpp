@@ -91,11 +91,12 @@ torch::Tensor CausalLM::norm(const torch::Tensor& x, const torch::Tensor& weight
 torch::Tensor CausalLM::mlp(const Layer& layer, const torch::Tensor& x) const {
   const auto of_rows = [&](const torch::Tensor& rows) {
     if (config_.model_type == "gpt2") {
-      return torch::linear(torch::gelu(torch::linear(rows, layer.fc_weight, layer.fc_bias), "tanh"), layer.proj_weight,
-                           layer.proj_bias);
+      return attention::linear(torch::gelu(attention::linear(rows, layer.fc_weight, layer.fc_bias), "tanh"),
+                               layer.proj_weight, layer.proj_bias);
     }
-    return torch::linear(torch::silu(torch::linear(rows, layer.gate_weight)) * torch::linear(rows, layer.up_weight),
-                         layer.down_weight);
+    return attention::linear(
+        torch::silu(attention::linear(rows, layer.gate_weight)) * attention::linear(rows, layer.up_weight),
+        layer.down_weight);
   };
   const auto width = x.size(-1), rows = width > 0 ? x.numel() / width : 0;
   if (rows <= kMlpRows) {
@@ -112,7 +113,7 @@ torch::Tensor CausalLM::mlp(const Layer& layer, const torch::Tensor& x) const {
 }
 
 torch::Tensor CausalLM::logits_of(const torch::Tensor& hidden) const {
-  return torch::linear(norm(hidden, final_norm_weight_, final_norm_bias_), lm_head_).to(torch::kFloat);
+  return attention::linear(norm(hidden, final_norm_weight_, final_norm_bias_), lm_head_).to(torch::kFloat);
 }
 
 CausalLMOutput CausalLM::forward(const torch::Tensor& input_ids, bool need_attentions) const {
