@@ -282,7 +282,6 @@ TEST_F(FunctionalTest, BadInputNamesTheProblem) {
       "multiplicative mask");
 }
 
-
 // ---------------------------------------------------------------------------------------------------- linear
 
 TEST_F(FunctionalTest, LinearOfOneRowIsHandComputedAndOfSeveralIsTorchLinear) {
