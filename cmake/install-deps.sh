@@ -15,6 +15,7 @@ packages=(
   libcli11-dev          # command line
   nlohmann-json3-dev    # safetensors headers (to build the core library), metrics, test data
   libpcre2-dev          # the tokenizers' regular expressions (Attention::models)
+  libicu-dev            # the NFC normalizer of Qwen's tokenizers (Attention::models)
   libgloo-dev           # the headers of c10d's Gloo backend (Attention::distributed)
   zlib1g-dev            # CRC-32 of checkpoints
 )

@@ -268,7 +268,7 @@ TEST_F(TokenizerFilesTest, UnimplementedSettingsAreNamed) {
     const char* message;
   };
   const Case cases[] = {
-      {"/normalizer", R"({"type": "NFC"})", "normalizer \"NFC\" is not implemented"},
+      {"/normalizer", R"({"type": "NFKC"})", "normalizer \"NFKC\" is not implemented (only null and NFC)"},
       {"/model/type", R"("WordPiece")", "model.type \"WordPiece\" is not implemented"},
       {"/model/byte_fallback", "true", "model.byte_fallback true is not implemented"},
       {"/model/dropout", "0.1", "model.dropout 0.1 is not implemented"},
@@ -311,6 +311,36 @@ TEST_F(TokenizerFilesTest, DigitsSplitsNumbersAsSmolLM2Does) {
   auto expected = ab;
   expected.insert(expected.end(), twelve.begin(), twelve.end());
   EXPECT_EQ(runs.encode("ab12"), expected);
+}
+
+TEST_F(TokenizerFilesTest, NfcNormalizerComposesTheTextBetweenAddedTokensAsQwenDoes) {
+  const auto plain = load_tokenizer(data_dir("llama3"));
+  write_changed_llama3(dir_.string(), "/normalizer", R"({"type": "NFC"})");
+  const auto nfc = load_tokenizer(dir_.string());
+  // " cafe" + U+0301 (combining acute, bytes CC 81) composes to " café" (U+00E9, bytes C3 A9): the merges make that
+  // one token, "ĠcafÃ©" in GPT-2's byte alphabet. Without the normalizer the accent stays a token of its own.
+  const std::string decomposed = " cafe\xcc\x81", composed = " caf\xc3\xa9";
+  const std::vector<int64_t> cafe{*plain.token_to_id("Ġcaf\xc3\x83\xc2\xa9")};
+  EXPECT_EQ(nfc.encode(decomposed), cafe);
+  EXPECT_EQ(plain.encode(composed), cafe);
+  EXPECT_NE(plain.encode(decomposed), cafe);
+  EXPECT_EQ(nfc.decode(nfc.encode(decomposed)), composed);
+  // Hangul: U+1100 U+1161 (two jamo) compose to U+AC00; the Angstrom sign U+212B is U+00C5 in NFC.
+  const std::string jamo = "\xe1\x84\x80\xe1\x85\xa1", syllable = "\xea\xb0\x80";
+  EXPECT_EQ(nfc.encode(jamo), plain.encode(syllable));
+  EXPECT_EQ(plain.encode(syllable).size(), 3U);  // no merges: its three bytes
+  EXPECT_EQ(plain.encode(jamo).size(), 6U);
+  EXPECT_EQ(nfc.encode("\xe2\x84\xab"), plain.encode("\xc3\x85"));
+  EXPECT_NE(plain.encode("\xe2\x84\xab"), plain.encode("\xc3\x85"));
+  // Added tokens are found in the text as given, and the text after one is normalized on its own.
+  const auto begin = *plain.token_to_id("<|begin_of_text|>");
+  auto expected = std::vector<int64_t>{begin};
+  const auto e_acute = plain.encode("\xc3\xa9");
+  expected.insert(expected.end(), e_acute.begin(), e_acute.end());
+  EXPECT_EQ(nfc.encode("<|begin_of_text|>e\xcc\x81"), expected);
+  // Text already in NFC gives the same ids as without the normalizer.
+  const std::string text = "Hello world's 123, caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\n\n";
+  EXPECT_EQ(nfc.encode(text), plain.encode(text));
 }
 
 TEST_F(TokenizerFilesTest, ConfigTokensMustBeTokens) {

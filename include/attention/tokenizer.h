@@ -5,7 +5,8 @@
 ///
 /// FILES, read from a model folder by load_tokenizer():
 ///   * `tokenizer.json` (the Hugging Face tokenizers format), preferred when present: a `"BPE"` model (`vocab`,
-///     `merges` as "a b" strings or [a, b] pairs, `ignore_merges`), no normalizer, the pre-tokenizer `ByteLevel`
+///     `merges` as "a b" strings or [a, b] pairs, `ignore_merges`), no normalizer or `NFC` (Qwen2, Qwen3: the
+///     text between added tokens is normalized to Unicode NFC first, by ICU), the pre-tokenizer `ByteLevel`
 ///     (`add_prefix_space`, `use_regex`) or a `Sequence` of `Split` (a `Regex` or `String` pattern, a behavior:
 ///     Isolated, Removed, MergedWithPrevious, MergedWithNext or Contiguous, `invert`) ending with
 ///     `ByteLevel`, as Llama 3 and Qwen2 have; `added_tokens`; the decoder `ByteLevel`. The post-processor is
@@ -18,7 +19,7 @@
 ///
 /// ERRORS are c10::Error naming the file and what is wrong in it: a missing file, JSON that does not parse (at
 /// byte N), a merge whose parts or result are not in the vocabulary (its line), a byte without its token, and
-/// every setting this code does not implement (another model type, a normalizer such as Qwen2's NFC, another
+/// every setting this code does not implement (another model type, a normalizer other than NFC, another
 /// pre-tokenizer or decoder, byte_fallback, dropout, added tokens with lstrip, rstrip or single_word).
 
 #include <attention/models_export.h>
@@ -44,15 +45,17 @@ class ATTENTION_MODELS_API Tokenizer {
 
   /// The ids of `text`, which must be valid UTF-8 (else c10::Error naming the byte offset of the first invalid
   /// byte). Added tokens (special or not) are found in the raw text first, the longest at each place; the rest
-  /// is split by the pre-tokenizer and each piece encoded by the merges. No BOS or EOS is added.
+  /// is normalized (NFC, when the tokenizer has it), split by the pre-tokenizer and each piece encoded by the
+  /// merges. No BOS or EOS is added.
   ///
   /// Example (GPT-2): encode("Hello world") == {15496, 995}
   std::vector<int64_t> encode(const std::string& text) const;
 
   /// The text of `ids`: the bytes each token stands for, joined (an added token gives its content).
   /// decode(encode(text)) == text for any valid UTF-8 text (unless the pre-tokenizer has add_prefix_space,
-  /// which puts a space before each piece). A part of an encoding may end inside a character: join the bytes
-  /// of a stream before printing them. An id that is no token of this tokenizer is a c10::Error naming it.
+  /// which puts a space before each piece; with NFC, for text in NFC: other text comes back in NFC). A part of an
+  /// encoding may end inside a character: join the bytes of a stream before printing them. An id that is no token of
+  /// this tokenizer is a c10::Error naming it.
   std::string decode(const std::vector<int64_t>& ids) const;
 
   /// One more than the largest id: the rows an embedding of these ids needs (the vocabulary and the added

@@ -2,6 +2,7 @@
 #include <attention/tokenizer.h>
 
 #include "byte_level.h"
+#include "nfc.h"
 #include "tokenizer_model.h"
 
 #include <c10/util/Exception.h>
@@ -26,7 +27,13 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text) const {
       ids.push_back(segment.id);
       continue;
     }
-    for (const auto& piece : model_->pre_tokenizer.split(segment.text)) {
+    auto text = segment.text;
+    std::string normalized;
+    if (model_->nfc) {
+      normalized = detail::to_nfc(text);
+      text = normalized;
+    }
+    for (const auto& piece : model_->pre_tokenizer.split(text)) {
       model_->bpe.encode(piece, ids);
     }
   }

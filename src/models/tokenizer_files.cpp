@@ -252,8 +252,9 @@ void read_tokenizer_json(const fs::path& path, TokenizerFiles& files) {
   files.ignore_merges = flag(model, "ignore_merges", false, file, "model");
 
   if (const auto* normalizer = member(tokenizer, "normalizer")) {
-    C10_THROW_ERROR(Error, c10::str(file, ": normalizer \"", type_of(*normalizer, file, "normalizer"),
-                                    "\" is not implemented (only null)"));
+    const auto type = type_of(*normalizer, file, "normalizer");
+    TORCH_CHECK(type == "NFC", file, ": normalizer \"", type, "\" is not implemented (only null and NFC)");
+    files.nfc = true;
   }
   files.pre_tokenizer = read_pre_tokenizer(tokenizer, file);
   const auto* decoder = member(tokenizer, "decoder");

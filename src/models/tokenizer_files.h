@@ -55,6 +55,7 @@ struct TokenizerFiles {
   bool merges_by_line = false;                         // merges.txt (lines) or tokenizer.json (model.merges[i])
   std::vector<Merge> merges;                           // by rank, the first applied first
   bool ignore_merges = false;                          // a word that is a token is that token, unmerged
+  bool nfc = false;                                    // the normalizer: NFC (Qwen2, Qwen3), or none
   std::vector<PreTokenizerStep> pre_tokenizer;         // in order; the last is the ByteLevel step
   std::vector<AddedToken> added_tokens;
   // tokenizer_config.json, when the folder has one, and the tokens it names.

@@ -32,7 +32,7 @@ int64_t special_id(const TokenizerModel& model, const std::string& token, const 
 }  // namespace
 
 TokenizerModel::TokenizerModel(const TokenizerFiles& files)
-    : added_tokens(files.added_tokens), pre_tokenizer(files.pre_tokenizer), bpe(files) {
+    : added_tokens(files.added_tokens), pre_tokenizer(files.pre_tokenizer), bpe(files), nfc(files.nfc) {
   ids.reserve(files.vocab.size() + files.added_tokens.size());
   tokens.reserve(files.vocab.size() + files.added_tokens.size());
   for (const auto& [token, id] : files.vocab) {

@@ -28,6 +28,7 @@ struct TokenizerModel {
   };
   std::unordered_map<int64_t, Token> tokens;  // by id
   int64_t vocab_size = 0;                     // the largest id + 1
+  bool nfc = false;                           // the text between added tokens is normalized to NFC first
   std::optional<int64_t> bos;
   std::optional<int64_t> eos;
 };
