@@ -32,9 +32,24 @@ snapshot() {
   find . -path ./.logs -prune -o -type f -print0 | sort -z | xargs -0 md5sum
 }
 
-# The in-process driver, as a coprocess: started (again) when a case needs it.
+# The in-process driver, as a coprocess: started (again) when a case needs it. Between cases its standard error
+# is .logs/driver (what a sanitizer reports at its exit, leaks above all).
 start_driver() {
-  coproc DRIVER { exec "$driver" .logs/out .logs/err; }
+  coproc DRIVER { exec "$driver" .logs/out .logs/err 2> .logs/driver; }
+}
+
+# Ends the driver: it must exit 0, and say nothing at its exit.
+stop_driver() {
+  [ -n "${DRIVER_PID:-}" ] || return 0
+  local pid=$DRIVER_PID status
+  exec {DRIVER[1]}>&-
+  wait "$pid"
+  status=$?
+  unset DRIVER_PID
+  if [ "$status" -ne 0 ] || [ -s .logs/driver ]; then
+    fail "the in-process driver exited $status at the end of the table:"
+    head -c 2000 .logs/driver
+  fi
 }
 
 # run_case ARGS...: runs `attention ARGS...`, its output in .logs/out and .logs/err; the status is its exit code,
@@ -246,5 +261,6 @@ expect 1 'full.png: it is not a regular file' heatmap --checkpoint "$induction" 
 expect 1 'a_file/run: cannot create the run folder: Not a directory' train --epochs 1 --dim 64 --out fixtures/a_file/run
 expect 1 'a_file.*(Not a directory|not a folder|exists)' explain --out fixtures/a_file
 
+stop_driver
 echo "$tried bad inputs tried, $failures failed"
 [ "$failures" -eq 0 ]
