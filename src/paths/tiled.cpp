@@ -178,11 +178,6 @@ void store_query_rows(const torch::Tensor& x, const Slab& slab, int64_t first, c
   target.copy_(rows.reshape(target.sizes()));
 }
 
-/// A tile of query rows (scaled) against keys: [b, h, G·bq, bk] before the rule.
-torch::Tensor raw_scores(const torch::Tensor& queries, const torch::Tensor& keys) {
-  return torch::matmul(queries, keys.transpose(-2, -1));
-}
-
 /// [b, h, G·bq, bk] ⇄ [b, h, G, bq, bk], the layout the rule works on.
 torch::Tensor split_heads(const torch::Tensor& tile, int64_t group) {
   return tile.view({tile.size(0), tile.size(1), group, tile.size(2) / group, tile.size(3)});
@@ -228,7 +223,8 @@ struct TileGradients {
 TileGradients tile_gradients(const ScoreRule& rule, const QueryBlock& rows, const torch::Tensor& keys,
                              const torch::Tensor& values, const Slab& slab, int64_t q0, int64_t k0, bool use_mask_mod,
                              bool accumulate_captured) {
-  auto biased = rule.add_biases(split_heads(raw_scores(rows.queries, keys), rule.group), slab, q0, k0, true);
+  auto biased = rule.add_biases(split_heads(query_key_products(rows.queries, keys, /*elementwise=*/false), rule.group),
+                                slab, q0, k0, true);
   torch::Tensor before_mod, modified;
   if (rule.score_mod) {
     torch::AutoGradMode record(true);
@@ -374,24 +370,24 @@ class TiledAttention : public torch::autograd::Function<TiledAttention> {
             return tiling->tiles.at(slab, q0 / tiling->query_block, key_block);
           };
           const auto step = segment.key_blocks.empty() ? tiling->key_block : kPagedKeyTile;
-          for_each_tile(*tiling, rule.key_range(q0, q1), tiling->key_block, step, state_of,
-                        [&](int64_t k0, int64_t k1, bool use_mask_mod) {
-                          const auto keys = segment_key_rows(key, slab, segment, k0, k1, tiling->key_block, accumulate);
-                          const auto values =
-                              segment_key_rows(value, slab, segment, k0, k1, tiling->key_block, accumulate);
-                          const auto scores =
-                              merge_heads(rule.apply(split_heads(raw_scores(queries, keys), rule.group), slab, q0, k0,
-                                                     /*in_place=*/true, use_mask_mod));  // [b, h, G·bq, bk]
-                          const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
-                          const auto shift = finite_or_zero(new_max);
-                          const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
-                          // unnormalised; a score_mod's result may alias a tensor it captured, so it is
-                          // not overwritten
-                          const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
-                          running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
-                          accumulated.mul_(rescale).add_(torch::matmul(weights, values));
-                          running_max = new_max;
-                        });
+          for_each_tile(
+              *tiling, rule.key_range(q0, q1), tiling->key_block, step, state_of,
+              [&](int64_t k0, int64_t k1, bool use_mask_mod) {
+                const auto keys = segment_key_rows(key, slab, segment, k0, k1, tiling->key_block, accumulate);
+                const auto values = segment_key_rows(value, slab, segment, k0, k1, tiling->key_block, accumulate);
+                const auto scores = merge_heads(rule.apply(
+                    split_heads(query_key_products(queries, keys, /*elementwise=*/false), rule.group), slab, q0, k0,
+                    /*in_place=*/true, use_mask_mod));  // [b, h, G·bq, bk]
+                const auto new_max = torch::maximum(running_max, scores.amax(-1, /*keepdim=*/true));
+                const auto shift = finite_or_zero(new_max);
+                const auto rescale = (running_max - shift).exp_();  // 0 while nothing was visible
+                // unnormalised; a score_mod's result may alias a tensor it captured, so it is
+                // not overwritten
+                const auto weights = (rule.score_mod ? scores.sub(shift) : scores.sub_(shift)).exp_();
+                running_sum.mul_(rescale).add_(weights.sum(-1, /*keepdim=*/true));
+                accumulated.mul_(rescale).add_(torch::matmul(weights, values));
+                running_max = new_max;
+              });
           const auto visible = running_sum > 0;
           accumulated.div_(torch::where(visible, running_sum, torch::ones_like(running_sum)));
           store_query_rows(context, slab, row0 + q0, accumulated);
